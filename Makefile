@@ -1,0 +1,49 @@
+# Tandem: `make run` starts the platform, `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+RASA_VENV := .venv-rasa
+UV_VERSION := 0.13.9
+# The machine image keeps the CPU build of torch here; without it pip would fetch CUDA builds.
+FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
+BIN := $(VENV)/bin
+
+.PHONY: install run test lint typecheck pytest bench-bot clean
+
+install: $(VENV)/.installed $(RASA_VENV)/.installed
+
+$(VENV)/.installed: requirements/platform.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION) 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/uv pip install --quiet --python $(BIN)/python $(FIND_LINKS) -r requirements/platform.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+# Rasa 3.6.21 declares Python <3.11 but runs on 3.11; its pins are resolved once into
+# requirements/rasa.lock and installed as they are (no resolution at install time).
+$(RASA_VENV)/.installed: requirements/rasa.lock
+	@test -x $(RASA_VENV)/bin/python || $(PYTHON) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install -q --disable-pip-version-check --ignore-requires-python --no-deps -r requirements/rasa.lock 2>&1 | grep -v "^WARNING: Location" || true
+	@$(RASA_VENV)/bin/rasa --version >/dev/null
+	@touch $@
+
+run: install
+	@scripts/run.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench-bot: install
+	$(BIN)/python -m bench.bot_path
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

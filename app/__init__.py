@@ -1,0 +1,1 @@
+"""Composition root: builds the FastAPI app, the Celery app and the CLI. Nothing imports it."""

@@ -1,0 +1,68 @@
+"""create_app(): the api process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+import app.worker  # noqa: F401  - makes the Celery app the default before tasks are sent
+from agent_console import endpoints as agent_console
+from app.errors import install_error_handlers
+from app.health import router as health_router
+from bot.actions.endpoints import router as actions_router
+from bot.channels import customer_api, widget
+from bot.rasa_client import close_rasa_client
+from core.auth.endpoints import router as auth_router
+from knowledge_base import endpoints as knowledge_base
+from knowledge_base.retrieval import get_index_holder
+from nlu.encoders import get_encoder
+
+log = logging.getLogger(__name__)
+
+
+def _warm_up() -> None:
+    """Load the embedding model and index now, not on the first customer's message."""
+    try:
+        get_encoder().encode_one("warm up")
+        get_index_holder().get()
+    except Exception:
+        log.exception("warm-up failed; the first request will retry")
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+    yield
+    await close_rasa_client()
+
+
+def create_app() -> FastAPI:
+    application = FastAPI(
+        title="Tandem",
+        version="0.1.0",
+        summary="Chatbot-first customer service with human hand-off",
+        lifespan=lifespan,
+    )
+    install_error_handlers(application)
+    for router in (
+        health_router,
+        customer_api.router,
+        widget.router,
+        actions_router,
+        auth_router,
+        agent_console.router,
+        agent_console.pages,
+        knowledge_base.router,
+    ):
+        application.include_router(router)
+
+    @application.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse("/widget/demo")
+
+    return application

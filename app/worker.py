@@ -1,0 +1,38 @@
+"""The Celery app. Embedded default: kombu's SQLAlchemy transport on a SQLite file.
+
+`TANDEM_BROKER_URL=redis://127.0.0.1:6379/0` (or an amqp:// URL) switches brokers with no
+code change.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from core.settings import get_settings
+
+TASK_MODULES = ["knowledge_base.tasks"]
+
+
+def create_celery() -> Celery:
+    settings = get_settings()
+    app = Celery("tandem", broker=settings.broker_url, backend=settings.result_backend,
+                 include=TASK_MODULES)
+    app.conf.update(
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        beat_schedule={
+            "reconcile-kb-index": {
+                "task": "knowledge_base.reconcile_index",
+                "schedule": 300.0,
+            },
+        },
+        timezone="UTC",
+    )
+    app.set_default()
+    return app
+
+
+celery_app = create_celery()

@@ -1,0 +1,1 @@
+"""The bot: the Rasa project (bot/rasa), the action server, the Rasa client and channels."""

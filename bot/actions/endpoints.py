@@ -1,0 +1,30 @@
+"""The Rasa action-server protocol (POST /webhooks/rasa/actions), served by the api."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Header
+
+from bot.actions import respond
+from core.errors import NotFound, PermissionDenied
+from core.settings import get_settings
+
+router = APIRouter(tags=["rasa actions"])
+
+ACTIONS = {respond.ACTION_NAME: respond.run}
+
+
+@router.post("/webhooks/rasa/actions", summary="Run a custom action for Rasa")
+def run_action(
+    payload: dict[str, Any] = Body(...),
+    authorization: str | None = Header(default=None),
+) -> dict[str, Any]:
+    expected = get_settings().action_token.get_secret_value()
+    if expected and authorization != expected:
+        raise PermissionDenied("action server token is wrong")
+    name = payload.get("next_action")
+    action = ACTIONS.get(str(name))
+    if action is None:
+        raise NotFound(f"no custom action named '{name}'", field="next_action")
+    return action(payload.get("tracker") or {}).to_dict()

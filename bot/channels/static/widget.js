@@ -1,0 +1,170 @@
+/* Tandem chat widget. Embed with:
+ *   <script src="https://YOUR-TANDEM/widget/widget.js" data-tandem-url="https://YOUR-TANDEM" defer></script>
+ * The conversation id and token live in localStorage, so a page reload resumes the chat.
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var base = (script && script.getAttribute("data-tandem-url")) || window.location.origin;
+  var storageKey = "tandem.conversation." + base;
+  var state = { id: null, token: null, socket: null, lastId: 0, seen: {}, status: "bot", retry: 0 };
+
+  var css = [
+    ".tdm-launcher{position:fixed;right:24px;bottom:24px;width:56px;height:56px;border-radius:50%;border:0;background:#2456d6;color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}",
+    ".tdm-panel{position:fixed;right:24px;bottom:92px;width:360px;max-width:calc(100vw - 32px);height:520px;max-height:calc(100vh - 120px);background:#fff;border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.25);display:none;flex-direction:column;overflow:hidden;font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;z-index:2147483000}",
+    ".tdm-panel.tdm-open{display:flex}",
+    ".tdm-head{background:#2456d6;color:#fff;padding:12px 16px}.tdm-head b{display:block;font-size:15px}.tdm-head small{opacity:.85}",
+    ".tdm-log{flex:1;overflow-y:auto;padding:12px;background:#f5f7fb}",
+    ".tdm-msg{max-width:82%;margin:6px 0;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word}",
+    ".tdm-customer{margin-left:auto;background:#2456d6;color:#fff;border-bottom-right-radius:4px}",
+    ".tdm-bot,.tdm-agent{background:#fff;border:1px solid #e1e5ee;border-bottom-left-radius:4px}",
+    ".tdm-agent{border-color:#9fd3b0;background:#effaf2}",
+    ".tdm-system{margin:8px auto;text-align:center;color:#5b6270;font-size:12.5px;background:none}",
+    ".tdm-who{display:block;font-size:11px;color:#6b7280;margin-bottom:2px}",
+    ".tdm-msg a{color:inherit;font-weight:600}",
+    ".tdm-form{display:flex;border-top:1px solid #e1e5ee}.tdm-form textarea{flex:1;border:0;padding:12px;resize:none;font:inherit;outline:none}",
+    ".tdm-form button{border:0;background:#fff;color:#2456d6;font-weight:600;padding:0 16px;cursor:pointer}",
+    ".tdm-status{font-size:12px;color:#6b7280;padding:4px 12px;background:#f5f7fb}"
+  ].join("\n");
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  var style = el("style"); style.textContent = css; document.head.appendChild(style);
+  var launcher = el("button", "tdm-launcher", "\u{1F4AC}");
+  launcher.setAttribute("aria-label", "Open chat"); launcher.id = "tandem-launcher";
+  var panel = el("div", "tdm-panel"); panel.id = "tandem-widget";
+  var head = el("div", "tdm-head");
+  head.appendChild(el("b", null, "Northwind Goods support"));
+  head.appendChild(el("small", null, "Our assistant answers first; a person takes over when needed."));
+  var log = el("div", "tdm-log"); log.id = "tandem-log"; log.setAttribute("aria-live", "polite");
+  var statusLine = el("div", "tdm-status"); statusLine.id = "tandem-status";
+  var form = el("form", "tdm-form");
+  var input = el("textarea"); input.rows = 2; input.placeholder = "Type your question\u2026";
+  input.id = "tandem-input"; input.maxLength = 4000;
+  var send = el("button", null, "Send"); send.type = "submit"; send.id = "tandem-send";
+  form.appendChild(input); form.appendChild(send);
+  panel.appendChild(head); panel.appendChild(log); panel.appendChild(statusLine); panel.appendChild(form);
+  document.body.appendChild(launcher); document.body.appendChild(panel);
+
+  launcher.addEventListener("click", function () {
+    panel.classList.toggle("tdm-open");
+    if (panel.classList.contains("tdm-open")) { ensureConversation(); input.focus(); }
+  });
+
+  function setStatus(text) { statusLine.textContent = text || ""; }
+
+  function render(message) {
+    if (state.seen[message.id]) return;
+    state.seen[message.id] = true;
+    state.lastId = Math.max(state.lastId, message.id);
+    var node = el("div", "tdm-msg tdm-" + message.sender_type);
+    node.setAttribute("data-sender", message.sender_type);
+    if (message.sender_type === "agent") {
+      node.appendChild(el("span", "tdm-who", (message.meta && message.meta.agent_name) || "Support agent"));
+    } else if (message.sender_type === "bot") {
+      node.appendChild(el("span", "tdm-who", "Assistant"));
+    }
+    node.appendChild(document.createTextNode(message.text));
+    var article = message.meta && message.meta.article;
+    if (article && article.url) {
+      var link = el("a", null, "Read: " + article.title);
+      link.href = base + article.url; link.target = "_blank"; link.rel = "noopener";
+      node.appendChild(el("br")); node.appendChild(link);
+    }
+    log.appendChild(node);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function showConversationStatus(status) {
+    state.status = status;
+    if (status === "human") setStatus("A support agent has this conversation.");
+    else if (status === "resolved") setStatus("This conversation was resolved. Write again any time.");
+    else setStatus("");
+  }
+
+  function api(method, path, body) {
+    var headers = { "Content-Type": "application/json" };
+    if (state.token) headers["X-Conversation-Token"] = state.token;
+    return fetch(base + path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined })
+      .then(function (r) {
+        return r.json().then(function (data) {
+          if (!r.ok) { var err = new Error(data.message || ("HTTP " + r.status)); err.status = r.status; throw err; }
+          return data;
+        });
+      });
+  }
+
+  function ensureConversation() {
+    if (state.id) return Promise.resolve();
+    var saved = null;
+    try { saved = JSON.parse(localStorage.getItem(storageKey) || "null"); } catch (e) { saved = null; }
+    if (saved && saved.id && saved.token) {
+      state.id = saved.id; state.token = saved.token;
+      return catchUp().then(connect, function () { localStorage.removeItem(storageKey); state.id = null; state.token = null; return ensureConversation(); });
+    }
+    return api("POST", "/api/v1/conversations", { channel: "widget" }).then(function (c) {
+      state.id = c.id; state.token = c.token;
+      localStorage.setItem(storageKey, JSON.stringify({ id: c.id, token: c.token }));
+      connect();
+    });
+  }
+
+  function catchUp() {
+    return api("GET", "/api/v1/conversations/" + state.id + "?after=" + state.lastId).then(function (c) {
+      c.messages.forEach(render); showConversationStatus(c.status);
+    });
+  }
+
+  function connect() {
+    var url = base.replace(/^http/, "ws") + "/api/v1/conversations/" + state.id + "/ws?token=" + encodeURIComponent(state.token);
+    var socket = new WebSocket(url);
+    state.socket = socket;
+    socket.onopen = function () { state.retry = 0; panel.setAttribute("data-connected", "true"); catchUp(); };
+    socket.onmessage = function (e) {
+      var event = JSON.parse(e.data);
+      if (event.type === "message.created") { render(event.message); showConversationStatus(event.conversation_status); }
+      else if (event.type === "conversation.status") showConversationStatus(event.status);
+      else if (event.type === "error") setStatus(event.message);
+      else if (event.type === "ack") { send.disabled = false; }
+    };
+    socket.onclose = function () {
+      panel.setAttribute("data-connected", "false");
+      state.socket = null;
+      // Reconnect with backoff; meanwhile sends go over REST.
+      var delay = Math.min(10000, 500 * Math.pow(2, state.retry++));
+      setTimeout(function () { if (!state.socket) connect(); }, delay);
+    };
+  }
+
+  function newClientId() {
+    return "c-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10);
+  }
+
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    var clientId = newClientId();
+    ensureConversation().then(function () {
+      if (state.socket && state.socket.readyState === WebSocket.OPEN) {
+        state.socket.send(JSON.stringify({ type: "message", text: text, client_message_id: clientId }));
+      } else {
+        // REST fallback: the same idempotency key makes a later retry safe.
+        api("POST", "/api/v1/conversations/" + state.id + "/messages", { text: text, client_message_id: clientId })
+          .then(function (turn) { render(turn.message); turn.replies.forEach(render); showConversationStatus(turn.conversation_status); })
+          .catch(function (err) { setStatus("Not sent: " + err.message); });
+      }
+    });
+  });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
+  });
+
+  window.TandemWidget = { open: function () { if (!panel.classList.contains("tdm-open")) launcher.click(); } };
+})();

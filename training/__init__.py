@@ -1,0 +1,1 @@
+"""Retraining: capture of bot and agent outcomes, datasets, training jobs, model registry."""
