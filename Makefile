@@ -1,5 +1,6 @@
 # Tandem: `make run` starts the platform, `make test` runs every check.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
 PYTHON ?= python3.11
 VENV := .venv
 RASA_VENV := .venv-rasa
@@ -14,7 +15,7 @@ install: $(VENV)/.installed $(RASA_VENV)/.installed
 
 $(VENV)/.installed: requirements/platform.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION) 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION) 2>&1 | { grep -v "^WARNING: Location" || true; }
 	$(BIN)/uv pip install --quiet --python $(BIN)/python $(FIND_LINKS) -r requirements/platform.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
@@ -23,7 +24,7 @@ $(VENV)/.installed: requirements/platform.lock pyproject.toml
 # requirements/rasa.lock and installed as they are (no resolution at install time).
 $(RASA_VENV)/.installed: requirements/rasa.lock
 	@test -x $(RASA_VENV)/bin/python || $(PYTHON) -m venv $(RASA_VENV)
-	$(RASA_VENV)/bin/pip install -q --disable-pip-version-check --ignore-requires-python --no-deps -r requirements/rasa.lock 2>&1 | grep -v "^WARNING: Location" || true
+	$(RASA_VENV)/bin/pip install -q --disable-pip-version-check --ignore-requires-python --no-deps -r requirements/rasa.lock 2>&1 | { grep -v "^WARNING: Location" || true; }
 	@$(RASA_VENV)/bin/rasa --version >/dev/null
 	@touch $@
 

@@ -36,11 +36,11 @@ def write_config(settings: Settings | None = None) -> Path:
     """Write endpoints.yml and credentials.yml under var/rasa; returns that folder."""
     settings = settings or get_settings()
     folder = settings.data_dir / "rasa"
-    folder.mkdir(parents=True, exist_ok=True)
-    action: dict[str, Any] = {"url": f"{settings.public_base_url}/webhooks/rasa/actions"}
-    token = settings.action_token.get_secret_value()
-    if token:
-        action["headers"] = {"Authorization": token}
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # endpoints.yml holds a secret
+    action: dict[str, Any] = {
+        "url": f"{settings.public_base_url}/webhooks/rasa/actions",
+        "headers": {"Authorization": settings.action_secret()},
+    }
     endpoints = {"action_endpoint": action, "tracker_store": tracker_store_config(settings)}
     (folder / "endpoints.yml").write_text(yaml.safe_dump(endpoints, sort_keys=False))
     (folder / "credentials.yml").write_text(yaml.safe_dump({"rest": None}))

@@ -7,6 +7,8 @@ kombu's SQLAlchemy transport, Rasa on localhost. Scaling out is a matter of sett
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -44,7 +46,7 @@ class Settings(BaseSettings):
     rasa_timeout_seconds: float = 10.0
     rasa_tracker_db_url: str = ""
     rasa_venv: Path = PROJECT_ROOT / ".venv-rasa"
-    # Shared secret Rasa sends to the action endpoint (Authorization header); empty = open.
+    # Shared secret Rasa sends to the action endpoint; generated per data dir when unset.
     action_token: SecretStr = SecretStr("")
     models_dir_override: Path | None = Field(default=None, alias="TANDEM_MODELS_DIR")
 
@@ -79,6 +81,23 @@ class Settings(BaseSettings):
             self.kb_index_dir = data / "kb_index"
         if not self.public_base_url:
             self.public_base_url = f"http://{self.api_host}:{self.api_port}"
+
+    def action_secret(self) -> str:
+        """The token Rasa presents to the action endpoint.
+
+        Unless set explicitly, it is generated once per data directory and kept in a file
+        readable only by its owner, so the api and the Rasa launcher agree on it.
+        """
+        explicit = self.action_token.get_secret_value()
+        if explicit:
+            return explicit
+        path = self.data_dir / "secrets" / "action_token"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(32))
+        return path.read_text().strip()
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from fastapi import APIRouter, Body, Header
@@ -20,9 +21,9 @@ def run_action(
     payload: dict[str, Any] = Body(...),
     authorization: str | None = Header(default=None),
 ) -> dict[str, Any]:
-    expected = get_settings().action_token.get_secret_value()
-    if expected and authorization != expected:
-        raise PermissionDenied("action server token is wrong")
+    expected = get_settings().action_secret()
+    if authorization is None or not hmac.compare_digest(authorization, expected):
+        raise PermissionDenied("action endpoint token is missing or wrong", field="authorization")
     name = payload.get("next_action")
     action = ACTIONS.get(str(name))
     if action is None:
