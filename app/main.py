@@ -7,6 +7,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
@@ -18,6 +19,7 @@ from bot.actions.endpoints import router as actions_router
 from bot.channels import customer_api, widget
 from bot.rasa_client import close_rasa_client
 from core.auth.endpoints import router as auth_router
+from core.settings import get_settings
 from knowledge_base import endpoints as knowledge_base
 from knowledge_base.retrieval import get_index_holder
 from nlu.encoders import get_encoder
@@ -36,6 +38,11 @@ def _warm_up() -> None:
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # A request's session is opened, used and committed in separate worker-thread hops. If
+    # every thread were waiting for a database connection or SQLite's write lock, the holder
+    # could not get a thread to commit: size the pool of threads well above the concurrency
+    # the database pool admits.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().api_threads
     threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
     yield
     await close_rasa_client()

@@ -50,8 +50,12 @@ async def _platform_customer(client: httpx.AsyncClient, stop_at: float, n: int,
     i = n
     while time.monotonic() < stop_at:
         if conversation is None:
-            conversation = (await client.post("/api/v1/conversations",
-                                              json={"channel": "rest"})).json()
+            opened = await client.post("/api/v1/conversations", json={"channel": "rest"})
+            if opened.status_code != 201:
+                sent.append({"status": opened.status_code, "message_id": None,
+                             "answered": False, "handed_off": False})
+                continue
+            conversation = opened.json()
         text = QUESTIONS[i % len(QUESTIONS)]
         i += 1
         started = time.perf_counter()

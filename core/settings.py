@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_base_url: str = ""
+    api_threads: int = 256
+    db_pool_size: int = 20
+    db_max_overflow: int = 60
 
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_port: int = 5005
