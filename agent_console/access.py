@@ -12,3 +12,4 @@ from core.auth.service import Principal
 
 TicketsRead = Annotated[Principal, Depends(require(Permission.TICKETS_READ))]
 TicketsReply = Annotated[Principal, Depends(require(Permission.TICKETS_REPLY))]
+TicketsAssign = Annotated[Principal, Depends(require(Permission.TICKETS_ASSIGN))]

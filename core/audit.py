@@ -2,17 +2,24 @@
 
 There is deliberately no update or delete function. Editing a stored row breaks the chain,
 which `verify_chain` (and `tandem audit verify`) detects.
+
+Concurrent appends: each append reads the latest hash and chains onto it inside the caller's
+transaction, so two writers must not interleave. PostgreSQL: a transaction-scoped advisory
+lock serialises them. SQLite: every transaction starts with BEGIN IMMEDIATE (core.database),
+which takes the database write lock before the read, so the same holds.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, String, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql import Select
 
 from core.database import Base, UTCDateTime, utcnow
 
@@ -90,3 +97,53 @@ def verify_chain(session: Session) -> list[int]:
             broken.append(entry.id)
         prev = entry.entry_hash
     return broken
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the console's filter form and the export accept; all optional."""
+
+    action: str | None = None  # exact, or a prefix ending in "." ("auth.")
+    actor_user_id: int | None = None
+    target: str | None = None  # exact ("user:4")
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _filtered(query: Select[tuple[AuditEntry]], filters: AuditFilter) -> Select[tuple[AuditEntry]]:
+    if filters.action:
+        if filters.action.endswith("."):
+            query = query.where(AuditEntry.action.startswith(filters.action, autoescape=True))
+        else:
+            query = query.where(AuditEntry.action == filters.action)
+    if filters.actor_user_id is not None:
+        query = query.where(AuditEntry.actor_user_id == filters.actor_user_id)
+    if filters.target:
+        query = query.where(AuditEntry.target == filters.target)
+    if filters.since:
+        query = query.where(AuditEntry.created_at >= filters.since)
+    if filters.until:
+        query = query.where(AuditEntry.created_at < filters.until)
+    return query
+
+
+def search(session: Session, filters: AuditFilter, *, limit: int = 100,
+           before_id: int | None = None) -> list[AuditEntry]:
+    """Newest first; page with `before_id` (the smallest id of the previous page)."""
+    query = _filtered(select(AuditEntry), filters)
+    if before_id is not None:
+        query = query.where(AuditEntry.id < before_id)
+    return list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)))
+
+
+def export(session: Session, filters: AuditFilter) -> list[AuditEntry]:
+    """Every matching entry, oldest first (the chain order)."""
+    return list(session.scalars(_filtered(select(AuditEntry), filters).order_by(AuditEntry.id)))
+
+
+def entry_to_dict(entry: AuditEntry) -> dict[str, Any]:
+    return {"id": entry.id, "created_at": entry.created_at.isoformat(),
+            "actor_user_id": entry.actor_user_id, "action": entry.action,
+            "target": entry.target, "client_address": entry.client_address,
+            "before": entry.before, "after": entry.after, "prev_hash": entry.prev_hash,
+            "entry_hash": entry.entry_hash}

@@ -18,6 +18,10 @@ class TandemError(Exception):
         self.field = field
         self.details = details
 
+    def headers(self) -> dict[str, str]:
+        """Extra response headers this failure calls for (e.g. Retry-After)."""
+        return {}
+
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.field:

@@ -1,6 +1,9 @@
 """FastAPI dependencies for access checks. Declare access once per module, e.g.
 
     TicketsRead = Annotated[Principal, Depends(require(Permission.TICKETS_READ))]
+
+Both login sessions and `tk_` API keys arrive as `Authorization: Bearer ...` (sessions also
+as the cookie) and go through the same check.
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ from core.database import DbSession
 from core.errors import AuthenticationRequired, PermissionDenied
 
 SESSION_COOKIE = "tandem_session"
+MFA_ENROLMENT_MESSAGE = (
+    "administrators must turn on two-factor authentication first: "
+    "POST /api/v1/auth/totp/setup, then /api/v1/auth/totp/enable"
+)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -24,7 +31,12 @@ def bearer_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 def current_principal(request: Request, session: DbSession) -> Principal:
+    """Anyone logged in, including an administrator whose session is limited to enrolment."""
     token = bearer_token(request)
     if not token:
         raise AuthenticationRequired("log in first (no session cookie or bearer token)")
@@ -34,6 +46,8 @@ def current_principal(request: Request, session: DbSession) -> Principal:
 def require(permission: Permission) -> Callable[..., Principal]:
     def dependency(request: Request, session: DbSession) -> Principal:
         principal = current_principal(request, session)
+        if principal.mfa_enrolment_required:
+            raise PermissionDenied(MFA_ENROLMENT_MESSAGE, mfa_enrolment_required=True)
         if not principal.can(permission):
             raise PermissionDenied(f"this needs the permission '{permission.value}'")
         return principal

@@ -1,6 +1,10 @@
-"""Password hashing with argon2id (argon2-cffi's defaults follow RFC 9106)."""
+"""Password hashing with argon2id (argon2-cffi's defaults follow RFC 9106), and the rules a new
+password must meet: at least 12 characters and not on the shipped list of common passwords."""
 
 from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -8,15 +12,25 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from core.errors import ValidationFailed
 
 MIN_PASSWORD_LENGTH = 12
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
 
 _hasher = PasswordHasher()  # Type.ID (argon2id) is the default
 
 
-def validate_password(password: str) -> None:
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines
+                     if line.strip() and not line.startswith("#"))
+
+
+def validate_password(password: str, field: str = "password") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(
-            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
+            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field=field
         )
+    if password.strip().lower() in common_passwords():
+        raise ValidationFailed("password is too common; choose another", field=field)
 
 
 def hash_password(password: str) -> str:

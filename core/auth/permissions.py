@@ -24,6 +24,8 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"
     PII_READ = "pii.read"
     SYSTEM_READ = "system.read"
+    # Tickets of every team, not just the caller's own (see handoff.service.can_see).
+    TICKETS_ALL_TEAMS = "tickets.all_teams"
 
 
 class Role(StrEnum):

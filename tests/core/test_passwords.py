@@ -23,3 +23,17 @@ def test_short_passwords_are_refused_naming_the_field():
     with pytest.raises(ValidationFailed) as info:
         validate_password("short")
     assert info.value.field == "password"
+
+
+def test_common_passwords_are_refused_whatever_the_case():
+    for common in ("password1234", "Qwertyuiop123", "iloveyou2020", "111111111111"):
+        with pytest.raises(ValidationFailed) as info:
+            validate_password(common)
+        assert "common" in info.value.message and info.value.field == "password"
+    validate_password("plum tractor velvet lagoon")  # long and not on the list
+
+
+def test_the_shipped_list_is_substantial():
+    from core.auth.passwords import common_passwords
+
+    assert len(common_passwords()) > 4000

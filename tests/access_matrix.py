@@ -1,0 +1,136 @@
+"""Who may call what: the expected access-control table, one line per route.
+
+`tests/test_access_matrix.py` enumerates every route of `app.main.create_app()` and checks
+each against this table, for every built-in role, an anonymous caller and an agent of
+another team. A route missing here fails that test: adding a route means deciding, here,
+who may call it.
+
+- `public("why")`: no staff login needed (customers, help centre, probes, pages whose data
+  comes from protected APIs). Not called by the test; the reason is the review record.
+- `allow(roles...)`: only these built-in roles; everyone else is refused (403), anonymous
+  callers 401. `team_scoped=True`: the route acts on one ticket, and a member of another
+  team gets 404 for it (it does not exist for them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Public:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Allow:
+    roles: frozenset[str]
+    team_scoped: bool = False
+
+
+def public(reason: str) -> Public:
+    return Public(reason)
+
+
+def allow(*roles: str, team_scoped: bool = False) -> Allow:
+    return Allow(frozenset(roles), team_scoped)
+
+
+ROLES = ("admin", "supervisor", "agent", "knowledge_editor", "ml_engineer", "analyst",
+         "technical_support")
+EVERYONE = ROLES  # any logged-in staff member
+TICKET_WORKERS = ("admin", "supervisor", "agent")
+KB_READERS = ("admin", "supervisor", "agent", "knowledge_editor", "ml_engineer")
+KB_EDITORS = ("admin", "knowledge_editor")
+
+MATRIX: dict[str, Public | Allow] = {
+    # --- framework and probes
+    "GET /openapi.json": public("API description; holds no data"),
+    "GET /docs": public("API explorer page"),
+    "GET /docs/oauth2-redirect": public("API explorer page"),
+    "GET /redoc": public("API reference page"),
+    "GET /healthz": public("liveness/readiness probe"),
+    "GET /": public("redirect to the widget demo"),
+    # --- customers (authorised by the conversation token / verified identity instead)
+    "POST /api/v1/conversations": public("customer starts a conversation; gets its token"),
+    "GET /api/v1/conversations": public("customer's own conversations (verified identity)"),
+    "GET /api/v1/conversations/{conversation_id}": public("conversation token"),
+    "POST /api/v1/conversations/{conversation_id}/messages": public("conversation token"),
+    "WS /api/v1/conversations/{conversation_id}/ws": public("conversation token"),
+    "POST /api/v1/conversations/{conversation_id}/ratings": public("conversation token"),
+    "GET /widget/demo": public("widget demo host page"),
+    "GET /widget/widget.js": public("widget script"),
+    "POST /webhooks/rasa/actions": public("Rasa action protocol; shared secret checked"),
+    # --- help centre (published articles only)
+    "GET /help": public("help centre"),
+    "GET /help/articles/{slug}": public("help centre"),
+    "GET /api/v1/kb/articles": public("published articles"),
+    "GET /api/v1/kb/articles/{slug}": public("published article"),
+    "GET /api/v1/kb/search": public("search over published articles"),
+    # --- authentication
+    "POST /api/v1/auth/login": public("login (throttled)"),
+    "POST /api/v1/auth/logout": public("revokes the presented session, if any"),
+    "POST /api/v1/auth/password-reset": public("request a reset link (same answer always)"),
+    "POST /api/v1/auth/password-reset/confirm": public("the reset token is the credential"),
+    "GET /api/v1/auth/me": allow(*EVERYONE),
+    "POST /api/v1/auth/password": allow(*EVERYONE),
+    "POST /api/v1/auth/totp/setup": allow(*EVERYONE),
+    "POST /api/v1/auth/totp/enable": allow(*EVERYONE),
+    "POST /api/v1/auth/totp/disable": allow(*EVERYONE),
+    # --- agent console
+    "GET /console": public("page shell; data comes from the agent API"),
+    "GET /api/v1/agent/queue": allow(*TICKET_WORKERS),
+    "GET /api/v1/agent/tickets/{ticket_id}": allow(*TICKET_WORKERS, team_scoped=True),
+    "POST /api/v1/agent/tickets/{ticket_id}/claim": allow(*TICKET_WORKERS, team_scoped=True),
+    "POST /api/v1/agent/tickets/{ticket_id}/messages": allow(*TICKET_WORKERS, team_scoped=True),
+    "POST /api/v1/agent/tickets/{ticket_id}/resolve": allow(*TICKET_WORKERS, team_scoped=True),
+    "POST /api/v1/agent/tickets/{ticket_id}/assign": allow("admin", "supervisor",
+                                                           team_scoped=True),
+    "WS /api/v1/agent/ws": allow(*TICKET_WORKERS),
+    # --- administration
+    "GET /admin": public("page shell; data comes from the admin API"),
+    "GET /api/v1/admin/users": allow("admin"),
+    "POST /api/v1/admin/users": allow("admin"),
+    "PATCH /api/v1/admin/users/{user_id}": allow("admin"),
+    "DELETE /api/v1/admin/users/{user_id}": allow("admin"),
+    "PUT /api/v1/admin/users/{user_id}/teams": allow("admin"),
+    "POST /api/v1/admin/users/{user_id}/reset-link": allow("admin"),
+    "GET /api/v1/admin/roles": allow("admin"),
+    "POST /api/v1/admin/roles": allow("admin"),
+    "PUT /api/v1/admin/roles/{name}": allow("admin"),
+    "DELETE /api/v1/admin/roles/{name}": allow("admin"),
+    "GET /api/v1/admin/teams": allow("admin"),
+    "POST /api/v1/admin/teams": allow("admin"),
+    "GET /api/v1/admin/api-keys": allow("admin"),
+    "POST /api/v1/admin/api-keys": allow("admin"),
+    "DELETE /api/v1/admin/api-keys/{key_id}": allow("admin"),
+    "GET /api/v1/admin/audit": allow("admin", "technical_support"),
+    "GET /api/v1/admin/audit/export": allow("admin", "technical_support"),
+    # --- privacy and integrations (issue 6 part B)
+    "POST /api/v1/privacy/export": allow("admin"),
+    "POST /api/v1/privacy/erase": allow("admin"),
+    "POST /api/v1/webhooks": allow("admin"),
+    "GET /api/v1/webhooks": allow("admin"),
+    "POST /api/v1/webhooks/{subscription_id}/deactivate": allow("admin"),
+    "GET /api/v1/webhooks/{subscription_id}/deliveries": allow("admin"),
+    # --- knowledge-base editor
+    "GET /api/v1/kb/editor/articles": allow(*KB_READERS),
+    "POST /api/v1/kb/editor/articles": allow(*KB_EDITORS),
+    "GET /api/v1/kb/editor/articles/{article_id}": allow(*KB_READERS),
+    "PUT /api/v1/kb/editor/articles/{article_id}": allow(*KB_EDITORS),
+    "POST /api/v1/kb/editor/articles/{article_id}/status": allow(*KB_EDITORS),
+    "POST /api/v1/kb/editor/articles/{article_id}/publish": allow(*KB_EDITORS),
+    "POST /api/v1/kb/editor/articles/{article_id}/archive": allow(*KB_EDITORS),
+    "GET /api/v1/kb/editor/articles/{article_id}/versions": allow(*KB_READERS),
+    "GET /api/v1/kb/editor/articles/{article_id}/diff": allow(*KB_READERS),
+    "POST /api/v1/kb/editor/articles/{article_id}/restore": allow(*KB_EDITORS),
+    "GET /api/v1/kb/editor/search": allow(*KB_READERS),
+    "POST /api/v1/kb/editor/import": allow(*KB_EDITORS),
+    "GET /api/v1/kb/editor/export": allow(*KB_READERS),
+    "GET /api/v1/kb/editor/gaps": allow(*KB_READERS),
+    "POST /api/v1/kb/editor/gaps/article": allow(*KB_EDITORS),
+    "GET /kb/editor": allow(*KB_READERS),
+    "GET /kb/editor/new": allow(*KB_EDITORS),
+    "GET /kb/editor/articles/{article_id}": allow(*KB_READERS),
+    "GET /kb/editor/gaps": allow(*KB_READERS),
+}
