@@ -14,17 +14,18 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from agent_console.access import TicketsRead, TicketsReply
+from agent_console.access import TicketsAssign, TicketsRead, TicketsReply
+from agent_console.masking import mask_event, mask_ticket, mask_ticket_view, shown_ticket
 from conversations import service as conversations
 from conversations.models import Message
-from core.auth.dependencies import SESSION_COOKIE
+from core.auth.dependencies import SESSION_COOKIE, client_address
 from core.auth.permissions import Permission
-from core.auth.service import resolve_token
+from core.auth.service import Principal, resolve_token
 from core.database import DbSession, session_scope
 from core.errors import AuthenticationRequired, PermissionDenied, TandemError
 from core.realtime import hub
 from handoff import service as handoff
-from handoff.models import TicketStatus
+from handoff.models import Ticket, TicketStatus
 
 router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
 pages = APIRouter(include_in_schema=False)
@@ -35,6 +36,11 @@ class ReplyRequest(BaseModel):
     text: str = Field(description="1 to 4000 characters")
 
 
+class AssignRequest(BaseModel):
+    assignee_id: int | None = Field(default=None, description="null puts it back in the queue")
+    team_id: int | None = Field(default=None, description="null: no team (visible to all)")
+
+
 @router.get("/queue", summary="Open tickets, most urgent first")
 def queue(
     principal: TicketsRead, session: DbSession,
@@ -42,20 +48,22 @@ def queue(
     mine: bool = False,
 ) -> list[dict[str, Any]]:
     tickets = handoff.list_queue(session, status=status_filter,
-                                 assignee_id=principal.user_id if mine else None)
+                                 assignee_id=principal.user_id if mine else None,
+                                 viewer=principal)
     counts = dict(session.execute(
         select(Message.conversation_id, func.count())
         .where(Message.conversation_id.in_([t.conversation_id for t in tickets]))
         .group_by(Message.conversation_id)).tuples().all())
-    return [{**handoff.ticket_to_dict(t), "message_count": counts.get(t.conversation_id, 0)}
+    rows = [{**handoff.ticket_to_dict(t), "message_count": counts.get(t.conversation_id, 0)}
             for t in tickets]
+    return rows if principal.can(Permission.PII_READ) else [mask_ticket(r) for r in rows]
 
 
 @router.get("/tickets/{ticket_id}", summary="A ticket with the whole transcript, bot part included")
 def ticket_detail(ticket_id: int, principal: TicketsRead, session: DbSession) -> dict[str, Any]:
-    ticket = handoff.get_ticket(session, ticket_id)
+    ticket = handoff.get_visible_ticket(session, ticket_id, principal)
     conversation = conversations.get_conversation(session, ticket.conversation_id)
-    return {
+    view = {
         "ticket": handoff.ticket_to_dict(ticket),
         "conversation": {"id": conversation.id, "status": conversation.status,
                          "channel": conversation.channel,
@@ -64,11 +72,14 @@ def ticket_detail(ticket_id: int, principal: TicketsRead, session: DbSession) ->
         "messages": [conversations.message_to_dict(m)
                      for m in conversations.transcript(session, conversation.id)],
     }
+    # Without pii.read the transcript shows e-mails, phones, cards... masked.
+    return view if principal.can(Permission.PII_READ) else mask_ticket_view(view)
 
 
 @router.post("/tickets/{ticket_id}/claim", summary="Take a queued ticket (409 if taken)")
 def claim(ticket_id: int, principal: TicketsReply, session: DbSession) -> dict[str, Any]:
-    return handoff.ticket_to_dict(handoff.claim(session, ticket_id, principal))
+    return shown_ticket(principal, handoff.ticket_to_dict(handoff.claim(session, ticket_id,
+                                                                        principal)))
 
 
 @router.post("/tickets/{ticket_id}/messages", status_code=status.HTTP_201_CREATED,
@@ -80,16 +91,46 @@ def reply(ticket_id: int, body: ReplyRequest, principal: TicketsReply,
 
 @router.post("/tickets/{ticket_id}/resolve", summary="Resolve the ticket and the conversation")
 def resolve(ticket_id: int, principal: TicketsReply, session: DbSession) -> dict[str, Any]:
-    return handoff.ticket_to_dict(handoff.resolve(session, ticket_id, principal))
+    return shown_ticket(principal, handoff.ticket_to_dict(handoff.resolve(session, ticket_id,
+                                                                          principal)))
 
 
-def _authorize_socket(token: str | None) -> None:
+@router.post("/tickets/{ticket_id}/assign",
+             summary="Reassign a ticket to an agent and/or team (audited)")
+def assign(ticket_id: int, body: AssignRequest, principal: TicketsAssign, request: Request,
+           session: DbSession) -> dict[str, Any]:
+    return shown_ticket(principal, handoff.ticket_to_dict(handoff.assign(
+        session, ticket_id, principal, assignee_id=body.assignee_id, team_id=body.team_id,
+        client_address=client_address(request))))
+
+
+def _authorize_socket(token: str | None) -> Principal:
+    """Checked at connect and again for every event, so a disabled user or a role change
+    stops the stream at once."""
     if not token:
         raise AuthenticationRequired("log in first (no session cookie or token)")
     with session_scope() as session:
         principal = resolve_token(session, token)
-    if not principal.can(Permission.TICKETS_READ):
+    if principal.mfa_enrolment_required or not principal.can(Permission.TICKETS_READ):
         raise PermissionDenied("this needs the permission 'tickets.read'")
+    return principal
+
+
+def _may_receive(token: str | None, event: dict[str, Any]) -> bool:
+    """Re-authorise, then apply team scoping to the event's ticket or conversation."""
+    principal = _authorize_socket(token)
+    with session_scope() as session:
+        if "ticket_id" in event:
+            ticket = session.get(Ticket, event["ticket_id"])
+            return ticket is None or handoff.can_see(session, ticket, principal)
+        if "conversation_id" in event:
+            return handoff.can_see_conversation(session, event["conversation_id"], principal)
+    return True
+
+
+def _shown_to(token: str | None, event: dict[str, Any]) -> dict[str, Any]:
+    """The event as this caller may see it: masked without pii.read (checked per event)."""
+    return event if _authorize_socket(token).can(Permission.PII_READ) else mask_event(event)
 
 
 @router.websocket("/ws")
@@ -105,7 +146,15 @@ async def agent_socket(websocket: WebSocket) -> None:
     async with hub.subscribe(conversations.AGENTS_TOPIC) as events:
         async def forward() -> None:
             while True:
-                await websocket.send_json(await events.get())
+                event = await events.get()
+                try:
+                    allowed = await run_in_threadpool(_may_receive, token, event)
+                except TandemError as exc:
+                    await websocket.close(code=4401 if exc.status_code == 401 else 4403,
+                                          reason=exc.message)
+                    return
+                if allowed:
+                    await websocket.send_json(await run_in_threadpool(_shown_to, token, event))
 
         writer = asyncio.create_task(forward())
         try:

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.database import Base, UTCDateTime, utcnow
@@ -33,6 +33,12 @@ class Conversation(Base):
     token_hash: Mapped[str] = mapped_column(String(64))
     customer_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
     customer_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    # The host site's own id for the customer; trusted only when identity_verified (its HMAC
+    # signature checked, see conversations/identity.py).
+    customer_external_id: Mapped[str | None] = mapped_column(String(200), nullable=True,
+                                                             index=True)
+    identity_verified: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                    server_default=false())
     locale: Mapped[str] = mapped_column(String(10), default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from conversations.identity import CustomerIdentity, enforced
 from conversations.models import Conversation, ConversationStatus, Message, SenderType
 from core.database import utcnow
-from core.errors import NotFound, PermissionDenied, ValidationFailed
+from core.errors import AuthenticationRequired, NotFound, PermissionDenied, ValidationFailed
 from core.realtime import publish_after_commit
 from core.settings import get_settings
 from core.tokens import hash_token, new_token, token_matches
@@ -34,8 +35,12 @@ def start_conversation(
     customer_name: str | None = None,
     customer_email: str | None = None,
     locale: str = "en",
+    identity: CustomerIdentity | None = None,
 ) -> tuple[Conversation, str]:
-    """Open a conversation; returns it with its access token (shown once)."""
+    """Open a conversation; returns it with its access token (shown once).
+
+    `identity` comes from `conversations.identity.resolve_identity`, already checked.
+    """
     if channel not in KNOWN_CHANNELS:
         raise ValidationFailed(f"unknown channel '{channel}'", field="channel")
     token = new_token()
@@ -45,6 +50,8 @@ def start_conversation(
         customer_name=customer_name,
         customer_email=customer_email,
         locale=locale,
+        customer_external_id=identity.external_id if identity else None,
+        identity_verified=bool(identity and identity.verified),
     )
     session.add(conversation)
     session.flush()
@@ -58,15 +65,43 @@ def get_conversation(session: Session, conversation_id: str) -> Conversation:
     return conversation
 
 
-def authorize_customer(session: Session, conversation_id: str, token: str | None) -> Conversation:
-    """The conversation, if the token is the one issued for it."""
+def authorize_customer(session: Session, conversation_id: str, token: str | None,
+                       identity: CustomerIdentity | None = None) -> Conversation:
+    """The conversation, if the caller may use it.
+
+    A verified identity that owns the conversation is enough (the customer on another
+    device). Otherwise the conversation's token is needed; when identity verification is
+    enforced, a conversation bound to a verified customer also refuses everybody else,
+    token or not.
+    """
     conversation = get_conversation(session, conversation_id)
+    owner = conversation.customer_external_id if conversation.identity_verified else None
+    if owner is not None and identity is not None and identity.verified:
+        if identity.external_id == owner:
+            return conversation
+        raise PermissionDenied("this conversation belongs to another customer",
+                               field="external_id")
+    if owner is not None and enforced():
+        raise AuthenticationRequired("this conversation needs the verified identity of its "
+                                     "customer", field="identity_signature")
     if not token:
         raise PermissionDenied("conversation token is missing", field="token")
     if not token_matches(token, conversation.token_hash):
         raise PermissionDenied("conversation token does not belong to this conversation",
                                field="token")
     return conversation
+
+
+def conversations_of(session: Session, identity: CustomerIdentity) -> list[Conversation]:
+    """A verified customer's conversations, newest first (an unverified id proves nothing)."""
+    if not identity.verified:
+        raise PermissionDenied("listing conversations needs a signed customer identity",
+                               field="identity_signature")
+    return list(session.scalars(
+        select(Conversation)
+        .where(Conversation.customer_external_id == identity.external_id,
+               Conversation.identity_verified.is_(True))
+        .order_by(Conversation.last_message_at.desc())))
 
 
 def validate_text(text: str) -> str:

@@ -10,6 +10,19 @@ class StartConversation(BaseModel):
     customer_name: str | None = Field(default=None, max_length=120)
     customer_email: str | None = Field(default=None, max_length=320)
     locale: str = Field(default="en", max_length=10)
+    external_id: str | None = Field(
+        default=None, max_length=200, description="The host site's id for this customer")
+    identity_signature: str | None = Field(
+        default=None, max_length=128,
+        description="Hex HMAC-SHA256 of external_id with the widget identity secret")
+
+
+class ConversationSummary(BaseModel):
+    id: str
+    status: str
+    channel: str
+    created_at: str
+    last_message_at: str
 
 
 class ConversationStarted(BaseModel):

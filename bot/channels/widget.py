@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot import pipeline
 from conversations import service as conversations
+from conversations.identity import CustomerIdentity, resolve_identity
 from core.database import session_scope
 from core.errors import TandemError
 from core.realtime import hub
@@ -37,9 +38,12 @@ def widget_script() -> FileResponse:
     return FileResponse(HERE / "static" / "widget.js", media_type="text/javascript")
 
 
-def _authorize(conversation_id: str, token: str | None) -> None:
+def _authorize(conversation_id: str, token: str | None, external_id: str | None,
+               signature: str | None) -> CustomerIdentity | None:
+    identity = resolve_identity(external_id, signature)
     with session_scope() as session:
-        conversations.authorize_customer(session, conversation_id, token)
+        conversations.authorize_customer(session, conversation_id, token, identity)
+    return identity
 
 
 @router.websocket("/api/v1/conversations/{conversation_id}/ws")
@@ -48,9 +52,12 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
     receive every new message and status change of this conversation as JSON events."""
     token = websocket.query_params.get("token")
     try:
-        await run_in_threadpool(_authorize, conversation_id, token)
+        identity = await run_in_threadpool(
+            _authorize, conversation_id, token, websocket.query_params.get("external_id"),
+            websocket.query_params.get("identity_signature"))
     except TandemError as exc:
-        await websocket.close(code=4403 if exc.status_code == 403 else 4404, reason=exc.message)
+        close_codes = {401: 4401, 403: 4403}
+        await websocket.close(code=close_codes.get(exc.status_code, 4404), reason=exc.message)
         return
     await websocket.accept()
     async with hub.subscribe(conversations.conversation_topic(conversation_id)) as queue:
@@ -58,7 +65,7 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
         try:
             while True:
                 data = await websocket.receive_json()
-                await _handle_client_event(websocket, conversation_id, token, data)
+                await _handle_client_event(websocket, conversation_id, token, data, identity)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
@@ -74,7 +81,8 @@ async def _forward(queue: asyncio.Queue[Any], websocket: WebSocket) -> None:
 
 
 async def _handle_client_event(
-    websocket: WebSocket, conversation_id: str, token: str | None, data: Any
+    websocket: WebSocket, conversation_id: str, token: str | None, data: Any,
+    identity: CustomerIdentity | None = None,
 ) -> None:
     if not isinstance(data, dict) or data.get("type") != "message":
         await websocket.send_json({"type": "error", "code": "bad_request",
@@ -91,7 +99,8 @@ async def _handle_client_event(
     # The stored message and the replies reach the socket as hub events; the ack closes
     # the turn (and tells a retrying client that its message was a duplicate).
     try:
-        result = await pipeline.handle_customer_message(conversation_id, token, text, client_id)
+        result = await pipeline.handle_customer_message(conversation_id, token, text, client_id,
+                                                        identity)
     except TandemError as exc:
         await websocket.send_json({"type": "error", **exc.to_dict(),
                                    "client_message_id": client_id})

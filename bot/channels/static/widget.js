@@ -1,12 +1,17 @@
 /* Tandem chat widget. Embed with:
  *   <script src="https://YOUR-TANDEM/widget/widget.js" data-tandem-url="https://YOUR-TANDEM" defer></script>
  * The conversation id and token live in localStorage, so a page reload resumes the chat.
+ * Identity verification: add data-customer-id="<your id for the customer>" and
+ * data-customer-signature="<hex HMAC-SHA256 of that id with TANDEM_WIDGET_IDENTITY_SECRET,
+ * computed on your server>"; the widget sends both with every request.
  */
 (function () {
   "use strict";
   var script = document.currentScript;
   var base = (script && script.getAttribute("data-tandem-url")) || window.location.origin;
-  var storageKey = "tandem.conversation." + base;
+  var customerId = script && script.getAttribute("data-customer-id");
+  var customerSignature = script && script.getAttribute("data-customer-signature");
+  var storageKey = "tandem.conversation." + base + (customerId ? "." + customerId : "");
   var state = { id: null, token: null, socket: null, lastId: 0, seen: {}, status: "bot", retry: 0 };
 
   var css = [
@@ -90,6 +95,8 @@
   function api(method, path, body) {
     var headers = { "Content-Type": "application/json" };
     if (state.token) headers["X-Conversation-Token"] = state.token;
+    if (customerId) headers["X-Customer-Id"] = customerId;
+    if (customerSignature) headers["X-Customer-Signature"] = customerSignature;
     return fetch(base + path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined })
       .then(function (r) {
         return r.json().then(function (data) {
@@ -107,7 +114,9 @@
       state.id = saved.id; state.token = saved.token;
       return catchUp().then(connect, function () { localStorage.removeItem(storageKey); state.id = null; state.token = null; return ensureConversation(); });
     }
-    return api("POST", "/api/v1/conversations", { channel: "widget" }).then(function (c) {
+    var start = { channel: "widget" };
+    if (customerId) { start.external_id = customerId; start.identity_signature = customerSignature; }
+    return api("POST", "/api/v1/conversations", start).then(function (c) {
       state.id = c.id; state.token = c.token;
       localStorage.setItem(storageKey, JSON.stringify({ id: c.id, token: c.token }));
       connect();
@@ -121,7 +130,8 @@
   }
 
   function connect() {
-    var url = base.replace(/^http/, "ws") + "/api/v1/conversations/" + state.id + "/ws?token=" + encodeURIComponent(state.token);
+    var url = base.replace(/^http/, "ws") + "/api/v1/conversations/" + state.id + "/ws?token=" + encodeURIComponent(state.token) +
+      (customerId ? "&external_id=" + encodeURIComponent(customerId) + "&identity_signature=" + encodeURIComponent(customerSignature || "") : "");
     var socket = new WebSocket(url);
     state.socket = socket;
     socket.onopen = function () { state.retry = 0; panel.setAttribute("data-connected", "true"); catchUp(); };

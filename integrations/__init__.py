@@ -1,0 +1,1 @@
+"""Outgoing integrations: signed webhooks for ticket events."""

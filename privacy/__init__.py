@@ -1,0 +1,1 @@
+"""Customer privacy: export and erasure of a customer's personal data."""

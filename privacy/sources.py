@@ -1,0 +1,64 @@
+"""The personal-data sources this package knows by name: messages and tickets.
+
+Conversation rows themselves are handled by the service (erased last, after everything that
+points at them). Other domains register their own sources in core.personal_data; tables no
+source claims but that carry a ``conversation_id`` are still covered by the service's sweep.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from conversations import service as conversations
+from conversations.models import Message
+from core.personal_data import CustomerRef, PersonalDataSource, register_source
+from handoff import service as handoff
+from handoff.models import Ticket
+
+
+def _export_messages(session: Session, ref: CustomerRef) -> list[dict[str, Any]]:
+    return [conversations.message_to_dict(m) for m in session.scalars(
+        select(Message).where(Message.conversation_id.in_(ref.conversation_ids))
+        .order_by(Message.id))]
+
+
+def _erase_messages(session: Session, ref: CustomerRef) -> int:
+    result = session.execute(delete(Message).where(
+        Message.conversation_id.in_(ref.conversation_ids)))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _count_messages(session: Session, ref: CustomerRef) -> int:
+    return int(session.scalar(select(func.count()).select_from(Message).where(
+        Message.conversation_id.in_(ref.conversation_ids))) or 0)
+
+
+def _export_tickets(session: Session, ref: CustomerRef) -> list[dict[str, Any]]:
+    return [handoff.ticket_to_dict(t) for t in session.scalars(
+        select(Ticket).where(Ticket.conversation_id.in_(ref.conversation_ids))
+        .order_by(Ticket.id))]
+
+
+def _erase_tickets(session: Session, ref: CustomerRef) -> int:
+    # A ticket's subject is the customer's own words: the ticket goes with the conversation.
+    result = session.execute(delete(Ticket).where(
+        Ticket.conversation_id.in_(ref.conversation_ids)))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _count_tickets(session: Session, ref: CustomerRef) -> int:
+    return int(session.scalar(select(func.count()).select_from(Ticket).where(
+        Ticket.conversation_id.in_(ref.conversation_ids))) or 0)
+
+
+def register_defaults() -> None:
+    register_source(PersonalDataSource("tickets", _export_tickets, _erase_tickets,
+                                       _count_tickets))
+    register_source(PersonalDataSource("messages", _export_messages, _erase_messages,
+                                       _count_messages))
+
+
+register_defaults()
