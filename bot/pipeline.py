@@ -16,10 +16,12 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.rasa_client import BotUnavailable, get_rasa_client
 from conversations import service as conversations
+from conversations.identity import CustomerIdentity
 from conversations.models import ConversationStatus, Message, SenderType
 from core.database import session_scope
 from handoff import service as handoff
 from handoff.models import HandoffReason
+from knowledge_base import gaps as kb_gaps
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +47,10 @@ class TurnResult:
 
 
 def _accept(conversation_id: str, token: str | None, text: str,
-            client_message_id: str | None) -> Accepted:
+            client_message_id: str | None, identity: CustomerIdentity | None) -> Accepted:
     with session_scope() as session:
-        conversation = conversations.authorize_customer(session, conversation_id, token)
+        conversation = conversations.authorize_customer(session, conversation_id, token,
+                                                        identity)
         message, created = conversations.add_customer_message(
             session, conversation, text, client_message_id
         )
@@ -72,6 +75,7 @@ def _record_bot_turn(conversation_id: str, replies: list[dict[str, Any]]) -> tup
             meta = {k: v for k, v in tandem.items() if k != "text"}
             stored.append(conversations.add_message(
                 session, conversation, sender_type=SenderType.BOT, body=text, meta=meta))
+            kb_gaps.log_bot_turn(session, conversation.id, tandem)
             if tandem.get("kind") == "handoff":
                 signal = handoff.HandoffSignal(
                     reason=tandem.get("reason") or HandoffReason.LOW_NLU_CONFIDENCE,
@@ -94,9 +98,11 @@ def _record_bot_unavailable(conversation_id: str, why: str) -> tuple[list[dict[s
 
 
 async def handle_customer_message(
-    conversation_id: str, token: str | None, text: str, client_message_id: str | None = None
+    conversation_id: str, token: str | None, text: str, client_message_id: str | None = None,
+    identity: CustomerIdentity | None = None,
 ) -> TurnResult:
-    accepted = await run_in_threadpool(_accept, conversation_id, token, text, client_message_id)
+    accepted = await run_in_threadpool(_accept, conversation_id, token, text, client_message_id,
+                                       identity)
     if not accepted.created:
         return TurnResult(accepted.message, [], "unchanged", duplicate=True)
     if not accepted.bot_active:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from core.database import utcnow
 from core.errors import NotFound, ValidationFailed
 from core.tasks import enqueue_after_commit
+from knowledge_base import service
 from knowledge_base.models import Article, ArticleStatus
 
 DEMO_ARTICLES_DIR = Path(__file__).parent / "demo_articles"
@@ -53,6 +54,7 @@ def upsert_published(session: Session, data: dict[str, Any]) -> Article:
     article.status = ArticleStatus.PUBLISHED
     article.updated_at = utcnow()
     session.flush()
+    service.snapshot(session, article, None, "loaded from file")
     _schedule_reindex(session)
     return article
 
@@ -78,6 +80,15 @@ def list_published(session: Session, category: str | None = None) -> list[Articl
     if category:
         query = query.where(Article.category == category)
     return list(session.scalars(query.order_by(Article.category, Article.title)))
+
+
+def list_published_by_slugs(session: Session, slugs: list[str]) -> list[Article]:
+    """Related articles a customer may see: published ones only, in the given order."""
+    if not slugs:
+        return []
+    found = {a.slug: a for a in session.scalars(select(Article).where(
+        Article.slug.in_(slugs), Article.status == ArticleStatus.PUBLISHED))}
+    return [found[s] for s in slugs if s in found]
 
 
 def _schedule_reindex(session: Session) -> None:

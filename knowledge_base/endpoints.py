@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
+from pydantic import BaseModel, Field
 
 from core.database import DbSession
-from knowledge_base import articles, retrieval
+from knowledge_base import articles, feedback, retrieval
 from knowledge_base.models import Article
 from knowledge_base.rendering import render_markdown
 
@@ -41,8 +42,10 @@ def help_centre(request: Request, session: DbSession) -> HTMLResponse:
 def help_article(request: Request, slug: str, session: DbSession) -> HTMLResponse:
     article = articles.get_published_by_slug(session, slug)
     html = Markup(render_markdown(article.body))  # noqa: S704 - markdown-it escapes raw HTML
+    related = articles.list_published_by_slugs(session, list(article.related_slugs or []))
     return templates.TemplateResponse(request, "help_article.html",
-                                      {"article": article, "body_html": html})
+                                      {"article": article, "body_html": html,
+                                       "related": related})
 
 
 @router.get("/api/v1/kb/articles", summary="Published articles")
@@ -61,10 +64,29 @@ def get_article(slug: str, session: DbSession) -> dict[str, Any]:
 def search(
     q: Annotated[str, Query(min_length=1, max_length=4000, description="The question")],
     k: Annotated[int, Query(ge=1, le=20)] = 5,
+    locale: Annotated[str | None, Query(max_length=10)] = None,
+    category: Annotated[str | None, Query(max_length=60)] = None,
 ) -> list[dict[str, Any]]:
     return [
         {"article_id": h.article_id, "slug": h.slug, "title": h.title, "category": h.category,
          "score": round(h.score, 4), "passage": h.passage, "matched_on": h.matched_on,
-         "url": f"/help/articles/{h.slug}"}
-        for h in retrieval.search(q, k=k)
+         "why": h.why, "url": f"/help/articles/{h.slug}"}
+        for h in retrieval.search(q, k=k, locale=locale, category=category)
     ]
+
+
+class Rating(BaseModel):
+    query: str = Field(min_length=1, max_length=1000, description="What the customer asked")
+    article_id: int | None = Field(default=None, description="The article the bot answered with")
+    helpful: bool
+
+
+@router.post("/api/v1/conversations/{conversation_id}/ratings", status_code=201,
+             summary="Rate a bot answer helpful or not helpful")
+def rate_answer(
+    conversation_id: str, body: Rating, session: DbSession,
+    token: Annotated[str | None, Header(alias="X-Conversation-Token")] = None,
+) -> dict[str, Any]:
+    rating = feedback.rate_answer(session, conversation_id, token, article_id=body.article_id,
+                                  query=body.query, helpful=body.helpful)
+    return {"id": rating.id, "helpful": rating.helpful, "article_id": rating.article_id}

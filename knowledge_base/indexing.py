@@ -1,9 +1,12 @@
-"""Build the search index from the published articles in the database."""
+"""Build and maintain the search index from the published articles in the database:
+full rebuilds (`tandem kb reindex`), incremental per-article updates (publish / archive),
+and a drift check between the index and the database (`tandem kb check`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -11,9 +14,18 @@ from sqlalchemy.orm import Session
 
 from core.settings import get_settings
 from knowledge_base.chunking import chunk_article
-from knowledge_base.index import FORMAT_VERSION, IndexEntry, Manifest, VectorIndex
+from knowledge_base.index import (
+    FORMAT_VERSION,
+    IndexEntry,
+    Manifest,
+    VectorIndex,
+    chunk_id,
+    write_lock,
+)
 from knowledge_base.models import Article, ArticleStatus
 from nlu.encoders import SentenceEncoder, get_encoder
+
+REBUILD_ABOVE_DRIFT = 50
 
 
 def published_articles(session: Session) -> list[Article]:
@@ -24,29 +36,37 @@ def published_articles(session: Session) -> list[Article]:
     )
 
 
+def _article_digest(a: Article) -> str:
+    return json.dumps(
+        [a.id, a.slug, a.title, a.body, a.category, a.locale, a.alternative_questions],
+        sort_keys=True)
+
+
 def fingerprint(articles: list[Article], model: str) -> str:
     """Changes whenever the answerable content changes."""
     digest = hashlib.sha256(f"{FORMAT_VERSION}|{model}".encode())
-    for a in articles:
-        digest.update(json.dumps(
-            [a.id, a.slug, a.title, a.body, a.category, a.locale, a.alternative_questions],
-            sort_keys=True).encode())
+    for a in sorted(articles, key=lambda a: a.id):
+        digest.update(_article_digest(a).encode())
     return digest.hexdigest()
+
+
+def article_entries(article: Article, max_chars: int) -> list[IndexEntry]:
+    return [
+        IndexEntry(
+            article_id=article.id, slug=article.slug, title=article.title,
+            category=article.category, locale=article.locale, kind=chunk.kind,
+            text=chunk.text, display=chunk.display, id=chunk_id(article.id, n),
+        )
+        for n, chunk in enumerate(chunk_article(
+            article.title, article.body, list(article.alternative_questions), max_chars))
+    ]
 
 
 def build_index(
     articles: list[Article], encoder: SentenceEncoder, max_chars: int
 ) -> VectorIndex:
-    entries: list[IndexEntry] = []
-    for article in articles:
-        for chunk in chunk_article(
-            article.title, article.body, list(article.alternative_questions), max_chars
-        ):
-            entries.append(IndexEntry(
-                article_id=article.id, slug=article.slug, title=article.title,
-                category=article.category, locale=article.locale, kind=chunk.kind,
-                text=chunk.text, display=chunk.display,
-            ))
+    settings = get_settings()
+    entries = [e for article in articles for e in article_entries(article, max_chars)]
     vectors = encoder.encode([e.text for e in entries])
     manifest = Manifest(
         format_version=FORMAT_VERSION,
@@ -56,20 +76,99 @@ def build_index(
         fingerprint=fingerprint(articles, encoder.name),
         built_at=datetime.now(UTC).isoformat(),
     )
-    return VectorIndex.build(vectors, entries, manifest)
+    return VectorIndex.build(vectors, entries, manifest,
+                             approximate_above=settings.kb_approximate_above_chunks,
+                             nprobe=settings.kb_ivf_nprobe)
 
 
 def rebuild_index(session: Session) -> Manifest:
     settings = get_settings()
-    index = build_index(published_articles(session), get_encoder(), settings.kb_chunk_max_chars)
-    index.save(settings.index_dir)
+    with write_lock(settings.index_dir):
+        index = build_index(published_articles(session), get_encoder(),
+                            settings.kb_chunk_max_chars)
+        index.save(settings.index_dir)
     return index.manifest
 
 
-def index_is_current(session: Session) -> bool:
-    from knowledge_base.retrieval import get_index_holder
+def _load_current() -> VectorIndex | None:
+    try:
+        return VectorIndex.load(get_settings().index_dir)
+    except (FileNotFoundError, ValueError):
+        return None  # no index yet, or an old format: only a full rebuild can help
 
-    index = get_index_holder().get()
+
+def sync_article(session: Session, article_id: int) -> str:
+    """Bring one article's chunks in the index in line with the database: add or replace
+    them if it is published, remove them otherwise. Re-encodes only this article."""
+    settings = get_settings()
+    encoder = get_encoder()
+    with write_lock(settings.index_dir):
+        index = _load_current()
+        if index is None or index.manifest.model != encoder.name:
+            index = build_index(published_articles(session), encoder,
+                                settings.kb_chunk_max_chars)
+            index.save(settings.index_dir)
+            return "rebuilt"
+        article = session.get(Article, article_id)
+        removed = index.remove_article(article_id)
+        added = 0
+        if article is not None and article.status == ArticleStatus.PUBLISHED:
+            entries = article_entries(article, settings.kb_chunk_max_chars)
+            index.add(encoder.encode([e.text for e in entries]), entries)
+            added = len(entries)
+        index.set_fingerprint(fingerprint(published_articles(session), encoder.name),
+                              datetime.now(UTC).isoformat())
+        index.save(settings.index_dir)
+    return f"removed {removed}, added {added}"
+
+
+@dataclass(frozen=True)
+class Drift:
+    missing: list[int]  # published, not in the index
+    stale: list[int]  # in the index, no longer published
+    changed: list[int]  # in both, but the indexed text differs from the article
+    index_present: bool
+
+    @property
+    def clean(self) -> bool:
+        return self.index_present and not (self.missing or self.stale or self.changed)
+
+
+def check(session: Session) -> Drift:
+    settings = get_settings()
+    index = _load_current()
+    published = {a.id: a for a in published_articles(session)}
+    if index is None:
+        return Drift(sorted(published), [], [], index_present=False)
+    indexed: dict[int, list[IndexEntry]] = {}
+    for entry in index.entries.values():
+        indexed.setdefault(entry.article_id, []).append(entry)
+    changed = []
+    for article_id in set(published) & set(indexed):
+        expected = sorted((e.id, e.text) for e in article_entries(
+            published[article_id], settings.kb_chunk_max_chars))
+        if sorted((e.id, e.text) for e in indexed[article_id]) != expected:
+            changed.append(article_id)
+    return Drift(missing=sorted(set(published) - set(indexed)),
+                 stale=sorted(set(indexed) - set(published)),
+                 changed=sorted(changed), index_present=True)
+
+
+def reconcile(session: Session) -> Drift:
+    """Repair drift article by article (a full rebuild when there is no index, or when so
+    much drifted that one build is cheaper than many load-modify-save cycles)."""
+    drift = check(session)
+    if not drift.index_present or (
+            len(drift.missing) + len(drift.stale) + len(drift.changed) > REBUILD_ABOVE_DRIFT):
+        rebuild_index(session)
+        return drift
+    for article_id in [*drift.missing, *drift.stale, *drift.changed]:
+        sync_article(session, article_id)
+    return drift
+
+
+def index_is_current(session: Session) -> bool:
+    index = _load_current()
     if index is None:
         return False
     return index.manifest.fingerprint == fingerprint(

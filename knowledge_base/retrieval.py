@@ -1,15 +1,24 @@
-"""Find the articles that answer a query: dense search over chunks, best chunk per article."""
+"""Find the articles that answer a query: hybrid dense (FAISS) + lexical (BM25) search
+over chunks, fused per article (knowledge_base.ranking), with filters and the reason a
+result matched."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
 from core.settings import get_settings
-from knowledge_base.index import IndexHolder
-from nlu.encoders import get_encoder
+from knowledge_base import ranking
+from knowledge_base.index import IndexEntry, IndexHolder, VectorIndex
+from knowledge_base.lexical import LexicalIndex
+from nlu.encoders import Vectors, get_encoder
 
-CANDIDATE_CHUNKS = 50
+log = logging.getLogger(__name__)
+CANDIDATE_CHUNKS = 100
+FILTERED_CANDIDATE_CHUNKS = 1000
+DEFAULT_WEIGHTS = ranking.Weights()
 
 
 @dataclass(frozen=True)
@@ -18,10 +27,20 @@ class ArticleHit:
     slug: str
     title: str
     category: str
-    score: float
+    score: float  # calibrated: cosine similarity of the best chunk, in [0, 1] in practice
     passage: str  # the best-matching passage, ready to show
     matched_on: str  # title, question or passage
     matched_text: str
+    rank_score: float = 0.0  # the fused score results are ordered by
+    lexical_terms: tuple[str, ...] = ()  # query words also found in the article's best chunk
+    locale: str = "en"
+
+    @property
+    def why(self) -> str:
+        reason = f"similar to its {self.matched_on}: “{self.matched_text[:120]}”"
+        if self.lexical_terms:
+            reason += f"; shares the words {', '.join(self.lexical_terms)}"
+        return reason
 
 
 @lru_cache
@@ -29,20 +48,82 @@ def get_index_holder() -> IndexHolder:
     return IndexHolder(get_settings().index_dir)
 
 
-def search(query: str, *, k: int = 3, locale: str | None = None) -> list[ArticleHit]:
-    index = get_index_holder().get()
-    if index is None or not query.strip():
+_lexical_lock = threading.Lock()
+_lexical_cache: list[tuple[VectorIndex, LexicalIndex]] = []
+
+
+def lexical_for(index: VectorIndex) -> LexicalIndex:
+    """The BM25 index of this loaded vector index (built once per loaded index)."""
+    with _lexical_lock:
+        if not _lexical_cache or _lexical_cache[0][0] is not index:
+            ids = list(index.entries)
+            # Only the current index is ever searched: keep one.
+            _lexical_cache[:] = [(index, LexicalIndex(ids, [index.entries[i].text for i in ids]))]
+        return _lexical_cache[0][1]
+
+
+def _words(text: str) -> set[str]:
+    return {w.strip(".,!?;:()\"'").lower() for w in text.split() if len(w) > 2}
+
+
+def candidates(
+    index: VectorIndex, lexical: LexicalIndex, vector: Vectors, query: str, *,
+    locale: str | None = None, category: str | None = None,
+) -> tuple[list[tuple[int, int, float]], list[tuple[int, int, float]]]:
+    """Dense and lexical (article id, chunk id, score) candidates that pass the filters."""
+    filtered = bool(locale or category)
+    n = FILTERED_CANDIDATE_CHUNKS if filtered else CANDIDATE_CHUNKS
+
+    def keep(entry: IndexEntry) -> bool:
+        return (not locale or entry.locale == locale) and (
+            not category or entry.category == category)
+
+    dense = [(e.article_id, e.id, s) for e, s in index.search(vector, n) if keep(e)]
+    lexical_hits = []
+    for chunk, score in lexical.search(query, n):
+        entry = index.entries.get(chunk)
+        if entry is not None and keep(entry):
+            lexical_hits.append((entry.article_id, chunk, score))
+    return dense, lexical_hits
+
+
+def search_index(
+    index: VectorIndex, lexical: LexicalIndex, query: str, *, k: int = 3,
+    locale: str | None = None, category: str | None = None,
+    weights: ranking.Weights = DEFAULT_WEIGHTS,
+) -> list[ArticleHit]:
+    if not query.strip():
         return []
     vector = get_encoder().encode_one(query)
-    best: dict[int, ArticleHit] = {}
-    for entry, score in index.search(vector, CANDIDATE_CHUNKS):
-        if locale and entry.locale != locale:
-            continue
-        if entry.article_id in best and best[entry.article_id].score >= score:
-            continue
-        best[entry.article_id] = ArticleHit(
-            article_id=entry.article_id, slug=entry.slug, title=entry.title,
-            category=entry.category, score=score, passage=entry.display,
-            matched_on=entry.kind, matched_text=entry.text,
-        )
-    return sorted(best.values(), key=lambda h: h.score, reverse=True)[:k]
+    dense, lexical_hits = candidates(index, lexical, vector, query, locale=locale,
+                                     category=category)
+    evidence = ranking.gather(dense, lexical_hits)
+    query_words = _words(query)
+    hits = []
+    for article_id, rank_score in ranking.fuse(evidence, weights)[:k]:
+        ev = evidence[article_id]
+        entry = index.entries[ev.best_chunk]
+        shared = sorted(query_words & _words(entry.text))
+        hits.append(ArticleHit(
+            article_id=article_id, slug=entry.slug, title=entry.title,
+            category=entry.category, score=ev.best_cosine, passage=entry.display,
+            matched_on=entry.kind, matched_text=entry.text, rank_score=rank_score,
+            lexical_terms=tuple(shared[:5]), locale=entry.locale,
+        ))
+    return hits
+
+
+def search(query: str, *, k: int = 3, locale: str | None = None,
+           category: str | None = None) -> list[ArticleHit]:
+    """Published articles only: nothing else is ever indexed."""
+    try:
+        index = get_index_holder().get()
+    except (ValueError, OSError):
+        # An index from an older format (or a damaged one): answer nothing, so the bot
+        # hands off, until the periodic reconcile (or `tandem kb reindex`) rebuilds it.
+        log.exception("knowledge-base index cannot be loaded; run `tandem kb reindex`")
+        return []
+    if index is None:
+        return []
+    return search_index(index, lexical_for(index), query, k=k, locale=locale,
+                        category=category)
