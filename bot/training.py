@@ -35,9 +35,22 @@ def model_path(models_dir: Path | None = None, project: Path = RASA_PROJECT) -> 
     return directory / f"tandem-{fingerprint(project)}.tar.gz"
 
 
+def train_intent_classifier() -> Path:
+    """The platform's intent classifier for the same NLU data (bot/actions/intents.py).
+
+    Trained here, next to the Rasa model, so the first customer message does not wait for it.
+    """
+    from bot.actions.intents import get_classifier, model_file
+
+    get_classifier()
+    return model_file()
+
+
 def train(force: bool = False, models_dir: Path | None = None) -> tuple[Path, bool]:
     """Returns (model file, whether it was trained now)."""
     target = model_path(models_dir)
+    if models_dir is None:
+        train_intent_classifier()
     if target.exists() and not force:
         return target, False
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -6,10 +6,22 @@ from core.settings import get_settings
 from tests.api_helpers import api_client
 
 
-def _tracker(text, intent, confidence, fallbacks=0):
-    return {"sender_id": "c1", "slots": {"consecutive_fallbacks": fallbacks},
+def _tracker(text, intent, confidence, fallbacks=0, earlier=()):
+    """Rasa's tracker; the action ranks intents itself, Rasa's intent is only recorded."""
+    events = [{"event": "user", "text": t} for t in (*earlier, text)]
+    return {"sender_id": "c1", "slots": {"consecutive_fallbacks": fallbacks}, "events": events,
             "latest_message": {"text": text, "intent": {"name": intent, "confidence": confidence},
                                "intent_ranking": [{"name": intent, "confidence": confidence}]}}
+
+
+@pytest.fixture(autouse=True)
+def fixed_thresholds(tmp_path, monkeypatch):
+    """Pinned thresholds, so these tests do not move when `tandem nlu calibrate` reruns."""
+    path = tmp_path / "thresholds.yml"
+    path.write_text("nlu_confidence: 0.45\nintent_margin: 0.2\nkb_answer: 0.5\n"
+                    "kb_clarify: 0.4\nmax_consecutive_fallbacks: 2\n"
+                    "overrides:\n  complain:\n    handoff: true\n")
+    monkeypatch.setattr("nlu.handoff_policy.THRESHOLDS_FILE", path)
 
 
 @pytest.fixture
@@ -60,3 +72,59 @@ def test_unknown_action_is_404(db_url):
             json={"next_action": "action_launch_rockets", "tracker": {}})
     assert response.status_code == 404
     assert response.json()["field"] == "next_action"
+
+
+def _tandem(call, tracker):
+    response = call(tracker)
+    assert response.status_code == 200, response.text
+    return response.json()["responses"][0].get("custom", {}).get("tandem") or {}
+
+
+def test_the_calibrated_classifier_ranks_and_rasa_intent_is_recorded(call):
+    tandem = _tandem(call, _tracker("how long does shipping to Canada take?", "greet", 0.2))
+    assert (tandem["intent"], tandem["ranking_source"], tandem["rasa_intent"]) == (
+        "ask_shipping", "tandem", "greet")
+    assert tandem["kind"] == "answer"
+
+
+def test_close_intents_get_one_clarifying_question(call):
+    # "do you sell cars": products vs payments, neither clearly ahead.
+    tandem = _tandem(call, _tracker("do you sell cars", "ask_products", 0.9))
+    assert (tandem["kind"], tandem["reason"]) in {("clarify", "ambiguous_intent"),
+                                                   ("clarify", "uncertain_kb_match")}
+    assert "?" in tandem["text"]
+
+
+def test_complaints_go_to_a_person(call):
+    tandem = _tandem(call, _tracker("I want to make a complaint about your service",
+                                    "complain", 0.9))
+    assert (tandem["kind"], tandem["reason"]) == ("handoff", "intent_override")
+
+
+def test_negative_wording_hands_off_for_frustration(call):
+    tandem = _tandem(call, _tracker("this is useless, where is my order", "ask_orders", 0.9))
+    assert (tandem["kind"], tandem["reason"]) == ("handoff", "frustration")
+
+
+def test_asking_the_same_thing_again_and_again_hands_off(call):
+    earlier = ("how long does shipping to Canada take", "shipping to Canada, how long?")
+    tandem = _tandem(call, _tracker("how long does Canada shipping take?", "ask_shipping", 0.9,
+                                    earlier=earlier))
+    assert (tandem["kind"], tandem["reason"]) == ("handoff", "frustration")
+
+
+def test_an_unsupported_language_is_handed_off(call):
+    tandem = _tandem(call, _tracker("Bonjour, je voudrais savoir où est ma commande",
+                                    "ask_orders", 0.6))
+    assert (tandem["kind"], tandem["reason"]) == ("handoff", "language")
+    assert "English" in tandem["text"]
+
+
+@pytest.mark.parametrize("text", [
+    "", "   ", "a" * 4000, "🙂🙂🙂", "📦❓", "我的订单在哪里", "Где мой заказ",
+    "where is mi pedido, por favor? 谢谢", "\u0000\n\t", "<script>alert(1)</script>",
+])
+def test_awkward_input_never_crashes(call, text):
+    tandem = _tandem(call, _tracker(text, "nlu_fallback", 0.1))
+    assert tandem["decision"] in {"answer", "clarify", "handoff"}
+    assert tandem["reason"]
