@@ -9,9 +9,14 @@ UV_VERSION := 0.13.9
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint typecheck pytest bench-bot clean
+.PHONY: install run test lint typecheck pytest bench-bot bench-nlu bench-kb clean
 
-install: $(VENV)/.installed $(RASA_VENV)/.installed
+install: $(VENV)/.installed $(RASA_VENV)/.installed /usr/bin/chromium
+
+# Browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+/usr/bin/chromium:
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi
 
 $(VENV)/.installed: requirements/platform.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +50,15 @@ test: lint typecheck pytest
 
 bench-bot: install
 	$(BIN)/python -m bench.bot_path
+
+# The bot's intent pipeline on CLINC150 (../shared/datasets); writes bench/results/nlu_clinc150.json.
+bench-nlu: install
+	nice -n 10 $(BIN)/python -m bench.nlu_clinc150
+
+# Knowledge-base retrieval on BANKING77 (../shared/datasets) and at 100k chunks;
+# writes bench/results/kb_banking77.json.
+bench-kb: install
+	nice -n 10 $(BIN)/python -m bench.kb_banking77
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -81,6 +81,71 @@ def bot_run() -> None:
 
 
 @main.group()
+def nlu() -> None:
+    """Intent classification and the calibrated hand-off thresholds."""
+
+
+@nlu.command("calibrate")
+@click.option("--data", "data_path", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="Training data (CSV text,label or Rasa NLU YAML); "
+              "default: the bot's bot/rasa/data/nlu.yml")
+@click.option("--max-wrong-answer-rate", default=0.10, show_default=True, type=float)
+@click.option("--oos-share", default=0.2, show_default=True, type=float,
+              help="Assumed share of messages the bot was not built for")
+@click.option("--folds", default=10, show_default=True, type=int)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Thresholds file to write; default: bot/handoff_thresholds.yml")
+def nlu_calibrate(data_path: str | None, max_wrong_answer_rate: float, oos_share: float,
+                  folds: int, out_path: str | None) -> None:
+    """Calibrate thresholds by cross-validation on training data; write the bot's config."""
+    from pathlib import Path
+
+    from bot.actions.intents import NLU_DATA
+    from nlu.calibration import calibrate, write_thresholds
+    from nlu.evaluation import load_dataset
+    from nlu.handoff_policy import THRESHOLDS_FILE
+
+    path = Path(data_path) if data_path else NLU_DATA
+    try:
+        data = load_dataset(path)
+        result = calibrate(data.texts, data.labels, max_wrong_answer_rate, oos_share, folds)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    written = write_thresholds(result, Path(out_path) if out_path else THRESHOLDS_FILE,
+                               source=str(path))
+    click.echo(json.dumps(result.as_dict(), indent=2))
+    click.echo(f"thresholds written to {written}")
+
+
+@nlu.command("evaluate")
+@click.option("--train", "train_path", required=True,
+              type=click.Path(exists=True, dir_okay=False))
+@click.option("--test", "test_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--oos-label", default=None, help="Label of out-of-scope rows (must be handed off)")
+@click.option("--json", "json_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False))
+@click.option("--max-wrong-answer-rate", default=0.10, show_default=True, type=float)
+def nlu_evaluate(train_path: str, test_path: str, oos_label: str | None, json_path: str,
+                 plot_path: str | None, max_wrong_answer_rate: float) -> None:
+    """Train and calibrate the bot's pipeline on TRAIN only; report on TEST."""
+    from pathlib import Path
+
+    from nlu.evaluation import evaluate, load_dataset, plot_risk_coverage
+
+    try:
+        result = evaluate(load_dataset(Path(train_path)), load_dataset(Path(test_path)),
+                          oos_label=oos_label, max_wrong_answer_rate=max_wrong_answer_rate)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(json_path).write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    if plot_path:
+        plot_risk_coverage(result["risk_coverage"], Path(plot_path), title=Path(test_path).name)
+    summary = {k: v for k, v in result.items() if k not in {"predictions", "risk_coverage"}}
+    click.echo(json.dumps(summary, indent=2))
+
+
+@main.group()
 def kb() -> None:
     """The knowledge base."""
 
@@ -94,6 +159,109 @@ def kb_reindex() -> None:
     with session_scope() as session:
         manifest = rebuild_index(session)
     click.echo(f"indexed {manifest.count} chunks ({manifest.model})")
+
+
+@kb.command("check")
+@click.option("--repair", is_flag=True, help="Update the index where it drifted")
+def kb_check(repair: bool) -> None:
+    """Compare the index with the published articles; exits 1 on drift (unless repaired)."""
+    from core.database import session_scope
+    from knowledge_base import indexing
+
+    with session_scope() as session:
+        drift = indexing.reconcile(session) if repair else indexing.check(session)
+    click.echo(json.dumps({"index_present": drift.index_present, "missing": drift.missing,
+                           "stale": drift.stale, "changed": drift.changed}))
+    if not drift.clean and not repair:
+        raise click.ClickException("index and database disagree; run `tandem kb check --repair`")
+    click.echo("repaired" if repair and not drift.clean else "index matches the database")
+
+
+@kb.command("evaluate")
+@click.option("--articles", "articles_path", required=True, type=click.Path(exists=True,
+              dir_okay=False), help="JSONL: id, title, body, alternative_questions")
+@click.option("--queries", "queries_path", required=True, type=click.Path(exists=True,
+              dir_okay=False), help="CSV: text, article_id")
+@click.option("--tune", "tune_path", type=click.Path(exists=True, dir_okay=False),
+              help="CSV of development queries to choose fusion weights on (not the test set)")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the report here")
+def kb_evaluate(articles_path: str, queries_path: str, tune_path: str | None,
+                json_path: str | None) -> None:
+    """Score retrieval on a throw-away index: Recall@1/@3, MRR@10, latency."""
+    from pathlib import Path
+
+    from core.errors import TandemError
+    from knowledge_base.evaluation import evaluate, report_dict
+
+    try:
+        report = report_dict(evaluate(Path(articles_path), Path(queries_path),
+                                      Path(tune_path) if tune_path else None))
+    except TandemError as exc:
+        raise click.ClickException(exc.message) from exc
+    text = json.dumps(report, indent=2)
+    if json_path:
+        Path(json_path).write_text(text + "\n")
+    click.echo(text)
+
+
+@kb.command("import")
+@click.argument("source", type=click.Path(exists=True))
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "markdown"]),
+              help="Default: from the file extension; a directory is Markdown")
+@click.option("--status", default="draft", show_default=True,
+              type=click.Choice(["draft", "in_review", "published", "archived"]),
+              help="Status for records that do not name one")
+def kb_import(source: str, fmt: str | None, status: str) -> None:
+    """Import articles; the whole file is rejected if any record is bad."""
+    from pathlib import Path
+
+    from core import audit
+    from core.database import session_scope
+    from core.errors import TandemError
+    from knowledge_base import transfer
+
+    path = Path(source)
+    fmt = fmt or ("markdown" if path.is_dir() else path.suffix.lstrip(".").lower())
+    try:
+        if fmt == "markdown":
+            files = {p.name: p.read_text(encoding="utf-8") for p in sorted(path.glob("*.md"))}
+            records = transfer.parse_markdown_files(files, status)
+        else:
+            records = transfer.parse(fmt, path.read_text(encoding="utf-8-sig"), status)
+        with session_scope() as session:
+            result = transfer.import_records(session, records, None)
+            audit.record(session, actor=None, action="kb.imported", target=f"file:{path.name}",
+                         after={"created": result.created, "updated": result.updated})
+    except TandemError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"imported: {result.created} created, {result.updated} updated, "
+               f"{result.unchanged} unchanged")
+
+
+@kb.command("export")
+@click.argument("target", type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "markdown"]),
+              default="jsonl", show_default=True, help="markdown writes a folder")
+@click.option("--status", type=click.Choice(["draft", "in_review", "published", "archived"]))
+def kb_export(target: str, fmt: str, status: str | None) -> None:
+    """Export articles (all, or one status)."""
+    from pathlib import Path
+
+    from core.database import session_scope
+    from knowledge_base import service, transfer
+
+    with session_scope() as session:
+        found = sorted(service.list_articles(session, status=status, limit=10**9),
+                       key=lambda a: a.id)
+        if fmt == "markdown":
+            folder = Path(target)
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, text in transfer.export_markdown(found).items():
+                (folder / name).write_text(text, encoding="utf-8")
+        else:
+            text = transfer.export_jsonl(found) if fmt == "jsonl" else transfer.export_csv(found)
+            Path(target).write_text(text, encoding="utf-8")
+    click.echo(f"exported {len(found)} articles to {target}")
 
 
 @main.group()

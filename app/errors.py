@@ -20,10 +20,18 @@ def _field_of(loc: tuple[object, ...]) -> str | None:
     return ".".join(parts) or None
 
 
+def _is_transient(exc: OperationalError) -> bool:
+    """A lock timeout or a lost connection, as opposed to a bug such as a missing column."""
+    text = str(exc.orig).lower()
+    return exc.connection_invalidated or any(
+        marker in text for marker in ("database is locked", "could not connect", "connection",
+                                      "server closed", "timeout"))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TandemError)
     async def _tandem_error(_request: Request, exc: TandemError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=exc.headers())
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -50,8 +58,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _database_busy(_request: Request, exc: OperationalError) -> JSONResponse:
+        if not _is_transient(exc):
+            log.exception("database error")
+            return JSONResponse({"code": "internal_error", "message": "internal error"},
+                                status_code=500)
         # Nothing was committed: the client may retry (with the same client_message_id).
-        log.warning("database unavailable: %s", exc.orig)
+        log.warning("database unavailable: %s", type(exc.orig).__name__)
         return JSONResponse({"code": "database_unavailable",
                              "message": "the database is busy or unreachable; retry shortly"},
                             status_code=503, headers={"Retry-After": "1"})

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 import app.worker  # noqa: F401  - makes the Celery app the default before tasks are sent
+from admin_console import endpoints as admin_console
 from agent_console import endpoints as agent_console
 from app.errors import install_error_handlers
 from app.health import router as health_router
@@ -20,9 +21,12 @@ from bot.channels import customer_api, widget
 from bot.rasa_client import close_rasa_client
 from core.auth.endpoints import router as auth_router
 from core.settings import get_settings
+from integrations import endpoints as integrations
+from knowledge_base import editor_endpoints as kb_editor
 from knowledge_base import endpoints as knowledge_base
 from knowledge_base.retrieval import get_index_holder
 from nlu.encoders import get_encoder
+from privacy import endpoints as privacy
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +68,13 @@ def create_app() -> FastAPI:
         auth_router,
         agent_console.router,
         agent_console.pages,
+        admin_console.router,
+        admin_console.pages,
         knowledge_base.router,
+        privacy.router,
+        integrations.router,
+        kb_editor.router,
+        kb_editor.pages,
     ):
         application.include_router(router)
 

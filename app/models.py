@@ -7,8 +7,9 @@ from core import audit
 from core.auth import models as auth_models
 from core.database import Base
 from handoff import models as handoff_models
+from integrations import models as integrations_models
 from knowledge_base import models as knowledge_base_models
 
 MODEL_MODULES = (auth_models, audit, conversations_models, handoff_models,
-                 knowledge_base_models)
+                 knowledge_base_models, integrations_models)
 metadata = Base.metadata

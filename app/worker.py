@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from celery import Celery
 
+from core import events
 from core.settings import get_settings
+from integrations.tasks import on_domain_event
 
-TASK_MODULES = ["knowledge_base.tasks"]
+TASK_MODULES = ["knowledge_base.tasks", "integrations.tasks", "privacy.tasks"]
 
 
 def create_celery() -> Celery:
@@ -28,6 +30,10 @@ def create_celery() -> Celery:
                 "task": "knowledge_base.reconcile_index",
                 "schedule": 300.0,
             },
+            "retry-due-webhooks": {
+                "task": "integrations.retry_due_webhooks",
+                "schedule": 300.0,
+            },
         },
         timezone="UTC",
     )
@@ -36,3 +42,5 @@ def create_celery() -> Celery:
 
 
 celery_app = create_celery()
+# Ticket events become signed webhook deliveries (outbox rows in the same transaction).
+events.listen(events.ALL_EVENTS, on_domain_event)

@@ -112,12 +112,15 @@ async def _run(base_url: str, customer: Any, concurrency: int, seconds: float) -
 
 
 def _count_lost(db_path: Path, sent: list[dict[str, Any]]) -> int:
-    """A message stored without any later bot/system reply and without a hand-off is lost."""
+    """A message stored without any later bot/system reply and without a hand-off is lost.
+
+    A refused send (non-201) was not stored and the client knows it: it is counted under
+    `errors`, not here.
+    """
     lost = 0
     with sqlite3.connect(db_path) as db:
         for item in sent:
             if item["status"] != 201 or item["message_id"] is None:
-                lost += 1
                 continue
             row = db.execute(
                 "SELECT m.conversation_id, c.status FROM messages m "

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     embedding_model_dir: str = Field(default_factory=_default_model_dir)
     kb_index_dir: Path | None = None
     kb_chunk_max_chars: int = 600
+    kb_approximate_above_chunks: int = 50_000  # exact flat index below, IVF above
+    kb_ivf_nprobe: int = 16
 
     # Hand-off thresholds; see nlu/handoff_policy.py for how they combine.
     nlu_confidence_threshold: float = 0.45
@@ -64,6 +66,16 @@ class Settings(BaseSettings):
     max_consecutive_fallbacks: int = 2
 
     max_message_chars: int = 4000
+
+    # Widget identity verification: the host site signs its customer id with this secret
+    # (HMAC-SHA256, hex). When enforced, unsigned or forged identities are refused.
+    widget_identity_secret: SecretStr = SecretStr("")
+    widget_identity_enforced: bool = False
+    # Outgoing webhooks: attempt timeout, attempts before giving up, receiver replay window.
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 8
+    webhook_tolerance_seconds: int = 300
+
     session_idle_minutes: int = 8 * 60
     session_absolute_hours: int = 24
 
@@ -74,7 +86,12 @@ class Settings(BaseSettings):
         if not self.broker_url:
             self.broker_url = f"sqla+sqlite:///{data / 'broker.db'}"
         if not self.result_backend:
-            self.result_backend = f"db+{self.database_url}"
+            # Task results are ignored by default; where one is kept it goes to a file of
+            # its own on SQLite (no extra writer on the platform file), else to the database.
+            self.result_backend = (
+                f"db+sqlite:///{data / 'celery-results.db'}" if self.is_sqlite
+                else f"db+{self.database_url}"
+            )
         if not self.rasa_tracker_db_url:
             # Rasa shares the platform's PostgreSQL; on SQLite it gets a file of its own.
             self.rasa_tracker_db_url = (

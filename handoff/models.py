@@ -29,6 +29,9 @@ class HandoffReason(StrEnum):
     REPEATED_FALLBACK = "repeated_fallback"
     BOT_UNAVAILABLE = "bot_unavailable"
     AGENT_OPENED = "agent_opened"
+    FRUSTRATION = "frustration"
+    LANGUAGE = "language"
+    INTENT_OVERRIDE = "intent_override"  # e.g. complaints always go to a person
 
 
 class Team(Base):

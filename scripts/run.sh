@@ -18,6 +18,8 @@ cat <<TXT
 
   Customer widget (demo shop)  http://${host}:${port}/widget/demo
   Agent console                http://${host}:${port}/console
+  Knowledge-base editor        http://${host}:${port}/kb/editor
+  Administration               http://${host}:${port}/admin  (administrators enrol TOTP first)
   Help centre                  http://${host}:${port}/help
   API docs                     http://${host}:${port}/docs
   Health                       http://${host}:${port}/healthz

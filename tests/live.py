@@ -25,6 +25,9 @@ def free_port() -> int:
 @dataclass
 class LiveStack:
     data_dir: Path
+    database_url: str | None = None  # default: SQLite in data_dir
+    broker_url: str | None = None  # default: kombu SQLAlchemy transport in data_dir
+    with_worker: bool = True
     api_port: int = field(default_factory=free_port)
     rasa_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -48,6 +51,10 @@ class LiveStack:
                                                 str(REPO / "var" / "models")),
             "HF_HUB_OFFLINE": "1",
         })
+        if self.database_url:
+            env["TANDEM_DATABASE_URL"] = self.database_url
+        if self.broker_url:
+            env["TANDEM_BROKER_URL"] = self.broker_url
         return env
 
     def prepare(self) -> None:
@@ -65,6 +72,13 @@ class LiveStack:
             env=self.env(), cwd=REPO, stdout=open(logs / "api.log", "wb"),  # noqa: SIM115
             stderr=subprocess.STDOUT)
         self.start_rasa()
+        if self.with_worker:
+            self.processes["worker"] = subprocess.Popen(
+                [str(BIN / "celery"), "-A", "app.worker:celery_app", "worker", "--beat",
+                 "--concurrency", "1", "--loglevel", "INFO",
+                 "--schedule", str(self.data_dir / "celerybeat-schedule")],
+                env=self.env(), cwd=REPO, stdout=open(logs / "worker.log", "wb"),  # noqa: SIM115
+                stderr=subprocess.STDOUT)
         self.wait_healthy(timeout)
 
     def start_rasa(self) -> None:

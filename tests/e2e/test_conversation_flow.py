@@ -11,18 +11,8 @@ import pytest
 from websockets.sync.client import connect
 
 from app.demo import DEMO_PASSWORD
-from tests.live import LiveStack
 
 pytestmark = pytest.mark.rasa
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    live = LiveStack(tmp_path_factory.mktemp("live"))
-    live.prepare()
-    live.start()
-    yield live
-    live.stop()
 
 
 @pytest.fixture
