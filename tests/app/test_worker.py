@@ -51,8 +51,11 @@ def test_publishing_an_article_reindexes_through_the_worker(db_url, tmp_path, br
                 time.sleep(0.5)
             assert hits and hits[0].slug == slug
     finally:
+        from app.worker import celery_app
+
         configure(TANDEM_BROKER_URL="", TANDEM_RESULT_BACKEND="")
-        create_celery()  # restore the default app for later tests
+        celery_app.set_current()  # the process-wide app again, for later tests
+        celery_app.set_default()
 
 
 class _RecordingTask:
