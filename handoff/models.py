@@ -32,6 +32,7 @@ class HandoffReason(StrEnum):
     FRUSTRATION = "frustration"
     LANGUAGE = "language"
     INTENT_OVERRIDE = "intent_override"  # e.g. complaints always go to a person
+    VERIFICATION_FAILED = "verification_failed"  # order forms: e-mail did not match, twice
 
 
 class Team(Base):

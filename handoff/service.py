@@ -35,6 +35,7 @@ REASON_PRIORITY: dict[str, Priority] = {
     HandoffReason.FRUSTRATION: Priority.HIGH,
     HandoffReason.LANGUAGE: Priority.NORMAL,
     HandoffReason.INTENT_OVERRIDE: Priority.HIGH,
+    HandoffReason.VERIFICATION_FAILED: Priority.NORMAL,
 }
 
 

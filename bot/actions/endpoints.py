@@ -7,13 +7,18 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Header
 
-from bot.actions import respond
+from bot.actions import orders, respond
 from core.errors import NotFound, PermissionDenied
 from core.settings import get_settings
 
 router = APIRouter(tags=["rasa actions"])
 
-ACTIONS = {respond.ACTION_NAME: respond.run}
+ACTIONS = {
+    respond.ACTION_NAME: respond.run,
+    orders.VALIDATE_ACTION: orders.validate,
+    orders.STATUS_ACTION: orders.order_status,
+    orders.RETURN_ACTION: orders.start_return,
+}
 
 
 @router.post("/webhooks/rasa/actions", summary="Run a custom action for Rasa")

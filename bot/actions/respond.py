@@ -58,6 +58,8 @@ INTENT_TOPICS = {
     "ask_returns": "returns and refunds", "ask_payments": "payments and billing",
     "ask_account": "your account", "ask_products": "our products",
     "complain": "a complaint", "request_human": "talking to a person",
+    "ask_order_status": "checking on your order", "start_return": "starting a return",
+    "inform": "your order details",
 }
 
 

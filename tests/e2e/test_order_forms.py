@@ -1,0 +1,62 @@
+"""The order-status form end to end: the public customer API, the real Rasa server with the
+trained demo model, and the form's validation and submit actions served by the api."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.rasa
+
+
+@pytest.fixture
+def http(stack):
+    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
+        yield client
+
+
+def _say(http, cid, headers, text):
+    response = http.post(f"/api/v1/conversations/{cid}/messages", headers=headers,
+                         json={"text": text})
+    assert response.status_code == 201, response.text
+    turn = response.json()
+    assert turn["conversation_status"] == "bot", turn
+    return [reply["text"] for reply in turn["replies"]], turn
+
+
+def test_order_status_form_asks_validates_and_answers(stack, http):
+    started = http.post("/api/v1/conversations", json={"channel": "rest"}).json()
+    cid, headers = started["id"], {"X-Conversation-Token": started["token"]}
+
+    texts, _ = _say(http, cid, headers, "where is my order?")
+    assert any("order number" in t for t in texts), texts
+
+    texts, _ = _say(http, cid, headers, "12")  # not an order number: asked again
+    assert any("doesn't look like an order number" in t for t in texts), texts
+
+    texts, _ = _say(http, cid, headers, "nw-123456")
+    assert any("e-mail" in t for t in texts), texts
+
+    texts, turn = _say(http, cid, headers, "customer@example.com")
+    status = turn["replies"][-1]
+    assert status["sender_type"] == "bot"
+    assert status["meta"]["kind"] == "answer"
+    assert status["meta"]["order"] == "NW-123456"
+    assert "on its way" in status["text"] and "1Z999AA10555666777" in status["text"]
+
+
+def test_asking_for_a_person_inside_the_return_form_hands_off(stack, http):
+    started = http.post("/api/v1/conversations", json={"channel": "rest"}).json()
+    cid, headers = started["id"], {"X-Conversation-Token": started["token"]}
+
+    texts, _ = _say(http, cid, headers, "I want to return my order")
+    assert any("order number" in t for t in texts), texts
+
+    response = http.post(f"/api/v1/conversations/{cid}/messages", headers=headers,
+                         json={"text": "I want to talk to a person"})
+    assert response.status_code == 201, response.text
+    turn = response.json()
+    assert turn["conversation_status"] == "human"
+    meta = turn["replies"][-1]["meta"]
+    assert (meta["kind"], meta["reason"], meta["intent"]) == (
+        "handoff", "customer_request", "request_human")
