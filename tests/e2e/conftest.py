@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -38,3 +39,18 @@ def scaled_stack(tmp_path_factory):
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def http(stack):
+    """A client for the embedded stack's public API."""
+    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
+        yield client
+
+
+def say(http: httpx.Client, conversation_id: str, headers: dict[str, str], text: str) -> dict:
+    """Send a customer message; returns the turn (message, replies, conversation_status)."""
+    response = http.post(f"/api/v1/conversations/{conversation_id}/messages", headers=headers,
+                         json={"text": text})
+    assert response.status_code == 201, response.text
+    return response.json()

@@ -6,26 +6,13 @@ from __future__ import annotations
 import json
 import sqlite3
 
-import httpx
 import pytest
 from websockets.sync.client import connect
 
 from app.demo import DEMO_PASSWORD
+from tests.e2e.conftest import say
 
 pytestmark = pytest.mark.rasa
-
-
-@pytest.fixture
-def http(stack):
-    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
-        yield client
-
-
-def _say(http, cid, headers, text):
-    response = http.post(f"/api/v1/conversations/{cid}/messages", headers=headers,
-                         json={"text": text})
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def _next_event(ws, predicate, limit=20):
@@ -41,7 +28,7 @@ def test_customer_gets_kb_answer_then_a_human_takes_over(stack, http):
     cid, headers = started["id"], {"X-Conversation-Token": started["token"]}
 
     # 2. A knowledge-base answer composed from the matching article, with its link.
-    turn = _say(http, cid, headers, "how long does shipping to Canada take?")
+    turn = say(http, cid, headers, "how long does shipping to Canada take?")
     answer = turn["replies"][0]
     assert answer["sender_type"] == "bot"
     assert answer["meta"]["kind"] == "answer"
@@ -50,11 +37,11 @@ def test_customer_gets_kb_answer_then_a_human_takes_over(stack, http):
     assert http.get(answer["meta"]["article"]["url"]).status_code == 200
 
     # 3. Asking for a person hands off: ticket with transcript, intent, reason, priority.
-    turn = _say(http, cid, headers, "I want to talk to a person")
+    turn = say(http, cid, headers, "I want to talk to a person")
     assert turn["conversation_status"] == "human"
     assert turn["replies"][0]["meta"]["kind"] == "handoff"
     assert "support team" in turn["replies"][0]["text"]
-    silent = _say(http, cid, headers, "are you still there?")
+    silent = say(http, cid, headers, "are you still there?")
     assert silent["replies"] == [] and silent["conversation_status"] == "human"
 
     agent = http.post("/api/v1/auth/login",
@@ -115,7 +102,7 @@ def test_websocket_customer_gets_bot_answers_live(stack, http):
 def test_an_unanswerable_question_is_handed_off(stack, http):
     started = http.post("/api/v1/conversations", json={"channel": "rest"}).json()
     headers = {"X-Conversation-Token": started["token"]}
-    turn = _say(http, started["id"], headers, "what will the weather be in Paris tomorrow?")
+    turn = say(http, started["id"], headers, "what will the weather be in Paris tomorrow?")
     assert turn["conversation_status"] == "human"
     meta = turn["replies"][0]["meta"]
     assert meta["kind"] == "handoff"
@@ -127,7 +114,7 @@ def test_rasa_going_down_hands_off_and_loses_nothing(stack, http):
     try:
         started = http.post("/api/v1/conversations", json={"channel": "rest"}).json()
         headers = {"X-Conversation-Token": started["token"]}
-        turn = _say(http, started["id"], headers, "how long does shipping to Canada take?")
+        turn = say(http, started["id"], headers, "how long does shipping to Canada take?")
         assert turn["conversation_status"] == "human"
         assert turn["replies"][0]["meta"]["reason"] == "bot_unavailable"
         stored = http.get(f"/api/v1/conversations/{started['id']}", headers=headers).json()

@@ -3,23 +3,15 @@ trained demo model, and the form's validation and submit actions served by the a
 
 from __future__ import annotations
 
-import httpx
 import pytest
+
+from tests.e2e.conftest import say
 
 pytestmark = pytest.mark.rasa
 
 
-@pytest.fixture
-def http(stack):
-    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
-        yield client
-
-
 def _say(http, cid, headers, text):
-    response = http.post(f"/api/v1/conversations/{cid}/messages", headers=headers,
-                         json={"text": text})
-    assert response.status_code == 201, response.text
-    turn = response.json()
+    turn = say(http, cid, headers, text)
     assert turn["conversation_status"] == "bot", turn
     return [reply["text"] for reply in turn["replies"]], turn
 
