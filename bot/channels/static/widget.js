@@ -15,7 +15,7 @@
   var state = { id: null, token: null, socket: null, lastId: 0, seen: {}, status: "bot", retry: 0 };
 
   var css = [
-    ".tdm-launcher{position:fixed;right:24px;bottom:24px;width:56px;height:56px;border-radius:50%;border:0;background:#2456d6;color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}",
+    ".tdm-launcher{position:fixed;right:24px;bottom:24px;width:56px;height:56px;border-radius:50%;border:0;background:#2456d6;color:#fff;display:flex;align-items:center;justify-content:center;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}",
     ".tdm-panel{position:fixed;right:24px;bottom:92px;width:360px;max-width:calc(100vw - 32px);height:520px;max-height:calc(100vh - 120px);background:#fff;border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.25);display:none;flex-direction:column;overflow:hidden;font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;z-index:2147483000}",
     ".tdm-panel.tdm-open{display:flex}",
     ".tdm-head{background:#2456d6;color:#fff;padding:12px 16px}.tdm-head b{display:block;font-size:15px}.tdm-head small{opacity:.85}",
@@ -40,13 +40,20 @@
   }
 
   var style = el("style"); style.textContent = css; document.head.appendChild(style);
-  var launcher = el("button", "tdm-launcher", "\u{1F4AC}");
+  var launcher = el("button", "tdm-launcher");
+  // An inline icon: emoji fonts are not installed everywhere the widget is embedded.
+  launcher.innerHTML = '<svg width="26" height="26" viewBox="0 0 24 24" fill="none" aria-hidden="true">' +
+    '<path d="M4 5h16v11H9l-5 4V5z" stroke="#fff" stroke-width="2" stroke-linejoin="round"/></svg>';
   launcher.setAttribute("aria-label", "Open chat"); launcher.id = "tandem-launcher";
   var panel = el("div", "tdm-panel"); panel.id = "tandem-widget";
   var head = el("div", "tdm-head");
   head.appendChild(el("b", null, "Northwind Goods support"));
   head.appendChild(el("small", null, "Our assistant answers first; a person takes over when needed."));
   var log = el("div", "tdm-log"); log.id = "tandem-log"; log.setAttribute("aria-live", "polite");
+  // A local greeting (not stored): it disappears once the conversation has messages.
+  var welcome = el("div", "tdm-msg tdm-system tdm-welcome",
+    "Hi! Ask about orders, shipping, returns, payments or your account. Type \u201cperson\u201d at any time to reach our team.");
+  log.appendChild(welcome);
   var statusLine = el("div", "tdm-status"); statusLine.id = "tandem-status";
   var form = el("form", "tdm-form");
   var input = el("textarea"); input.rows = 2; input.placeholder = "Type your question\u2026";
@@ -67,6 +74,7 @@
     if (state.seen[message.id]) return;
     state.seen[message.id] = true;
     state.lastId = Math.max(state.lastId, message.id);
+    if (welcome.parentNode) welcome.parentNode.removeChild(welcome);
     var node = el("div", "tdm-msg tdm-" + message.sender_type);
     node.setAttribute("data-sender", message.sender_type);
     if (message.sender_type === "agent") {
