@@ -52,7 +52,7 @@
   var log = el("div", "tdm-log"); log.id = "tandem-log"; log.setAttribute("aria-live", "polite");
   // A local greeting (not stored): it disappears once the conversation has messages.
   var welcome = el("div", "tdm-msg tdm-system tdm-welcome",
-    "Hi! Ask about orders, shipping, returns, payments or your account. Type \u201cperson\u201d at any time to reach our team.");
+    "Hi! Ask about orders, shipping, returns, payments or your account. You can ask for a person at any time.");
   log.appendChild(welcome);
   var statusLine = el("div", "tdm-status"); statusLine.id = "tandem-status";
   var form = el("form", "tdm-form");
