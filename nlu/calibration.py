@@ -31,7 +31,9 @@ DEFAULT_OOS_SHARE = 0.2  # prior: one message in five is about something the bot
 # Fold models see less data than the final model and are less sure of themselves, so
 # their threshold is a little optimistic; ten folds keep that gap small (docs/nlu.md).
 DEFAULT_FOLDS = 10
-MARGINS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2)
+# No zero margin: the bot must keep a band in which it asks which of two close intents the
+# customer means, even where answering outright would automate slightly more.
+MARGINS = (0.05, 0.1, 0.15, 0.2)
 
 Array = npt.NDArray[Any]
 
