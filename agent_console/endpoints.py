@@ -116,21 +116,20 @@ def _authorize_socket(token: str | None) -> Principal:
     return principal
 
 
-def _may_receive(token: str | None, event: dict[str, Any]) -> bool:
-    """Re-authorise, then apply team scoping to the event's ticket or conversation."""
+def _event_for(token: str | None, event: dict[str, Any]) -> dict[str, Any] | None:
+    """The event as this caller may see it, or None: re-authorised once per event (a disabled
+    user or a role change stops the stream at once), scoped to the caller's teams, and
+    masked without pii.read."""
     principal = _authorize_socket(token)
     with session_scope() as session:
         if "ticket_id" in event:
             ticket = session.get(Ticket, event["ticket_id"])
-            return ticket is None or handoff.can_see(session, ticket, principal)
-        if "conversation_id" in event:
-            return handoff.can_see_conversation(session, event["conversation_id"], principal)
-    return True
-
-
-def _shown_to(token: str | None, event: dict[str, Any]) -> dict[str, Any]:
-    """The event as this caller may see it: masked without pii.read (checked per event)."""
-    return event if _authorize_socket(token).can(Permission.PII_READ) else mask_event(event)
+            if ticket is not None and not handoff.can_see(session, ticket, principal):
+                return None
+        elif "conversation_id" in event and not handoff.can_see_conversation(
+                session, event["conversation_id"], principal):
+            return None
+    return event if principal.can(Permission.PII_READ) else mask_event(event)
 
 
 @router.websocket("/ws")
@@ -148,13 +147,13 @@ async def agent_socket(websocket: WebSocket) -> None:
             while True:
                 event = await events.get()
                 try:
-                    allowed = await run_in_threadpool(_may_receive, token, event)
+                    shown = await run_in_threadpool(_event_for, token, event)
                 except TandemError as exc:
                     await websocket.close(code=4401 if exc.status_code == 401 else 4403,
                                           reason=exc.message)
                     return
-                if allowed:
-                    await websocket.send_json(await run_in_threadpool(_shown_to, token, event))
+                if shown is not None:
+                    await websocket.send_json(shown)
 
         writer = asyncio.create_task(forward())
         try:
