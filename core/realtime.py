@@ -14,8 +14,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+from core import after_commit
 
 _PENDING_KEY = "tandem_pending_events"
 QUEUE_LIMIT = 1000
@@ -63,15 +64,12 @@ hub = Hub()
 
 
 def publish_after_commit(session: Session, topic: str, payload: dict[str, Any]) -> None:
-    session.info.setdefault(_PENDING_KEY, []).append((topic, payload))
+    after_commit.defer(session, _PENDING_KEY, (topic, payload))
 
 
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    for topic, payload in session.info.pop(_PENDING_KEY, []):
+def _publish_all(pending: list[tuple[str, dict[str, Any]]]) -> None:
+    for topic, payload in pending:
         hub.publish(topic, payload)
 
 
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING_KEY, None)
+after_commit.register(_PENDING_KEY, _publish_all)

@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+from core import after_commit
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +25,7 @@ class _Sendable(Protocol):
 
 def enqueue_after_commit(session: Session, task: _Sendable, *args: Any) -> None:
     """Queue `task(*args)` to be sent once this session commits; duplicates collapse."""
-    pending = session.info.setdefault(_PENDING_KEY, [])
-    if (task, args) not in pending:
-        pending.append((task, args))
+    after_commit.defer(session, _PENDING_KEY, (task, args), unique=True)
 
 
 def _send(task: _Sendable, args: tuple[Any, ...]) -> None:
@@ -37,12 +36,9 @@ def _send(task: _Sendable, args: tuple[Any, ...]) -> None:
         log.warning("could not enqueue %s; the periodic reconcile will catch up", task.name)
 
 
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    for task, args in session.info.pop(_PENDING_KEY, []):
+def _send_all(pending: list[tuple[_Sendable, tuple[Any, ...]]]) -> None:
+    for task, args in pending:
         _send(task, args)
 
 
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING_KEY, None)
+after_commit.register(_PENDING_KEY, _send_all)
