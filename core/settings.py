@@ -67,6 +67,13 @@ class Settings(BaseSettings):
 
     max_message_chars: int = 4000
 
+    # Tickets: a customer reply to a solved ticket within this window reopens it; after it the
+    # ticket closes and a new message starts over with the bot.
+    ticket_reopen_window_hours: int = 72
+    agent_default_capacity: int = 5
+    # Estimated wait per place in the queue before any history exists to measure it from.
+    queue_default_wait_seconds: int = 180
+
     # Widget identity verification: the host site signs its customer id with this secret
     # (HMAC-SHA256, hex). When enforced, unsigned or forged identities are refused.
     widget_identity_secret: SecretStr = SecretStr("")
@@ -78,6 +85,28 @@ class Settings(BaseSettings):
 
     session_idle_minutes: int = 8 * 60
     session_absolute_hours: int = 24
+
+    # Outgoing e-mail: agent replies on e-mail tickets, acknowledgements, CSAT links. The
+    # embedded default is a local relay without authentication (`python -m aiosmtpd -n`).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 30.0
+    mail_from: str = "Tandem Support <support@tandem.localhost>"
+    # The mailbox customers reply to (Reply-To); the webhook or IMAP poller reads it.
+    support_address: str = ""
+    # Inbound e-mail webhook: the provider presents this in X-Inbound-Secret; unset = off.
+    inbound_email_secret: SecretStr = SecretStr("")
+    # IMAP polling of the support mailbox; off while imap_host is empty.
+    imap_host: str = ""
+    imap_port: int = 993
+    imap_username: str = ""
+    imap_password: SecretStr = SecretStr("")
+    imap_mailbox: str = "INBOX"
+    imap_ssl: bool = True
+    imap_poll_seconds: float = 60.0
 
     def model_post_init(self, _context: object) -> None:
         data = self.data_dir
@@ -108,10 +137,17 @@ class Settings(BaseSettings):
         Unless set explicitly, it is generated once per data directory and kept in a file
         readable only by its owner, so the api and the Rasa launcher agree on it.
         """
-        explicit = self.action_token.get_secret_value()
+        return self._file_secret(self.action_token, "action_token")
+
+    def signing_secret(self) -> str:
+        """The key for signed links (e.g. CSAT): `secret_key`, else generated per data dir."""
+        return self._file_secret(self.secret_key, "secret_key")
+
+    def _file_secret(self, explicit_value: SecretStr, name: str) -> str:
+        explicit = explicit_value.get_secret_value()
         if explicit:
             return explicit
-        path = self.data_dir / "secrets" / "action_token"
+        path = self.data_dir / "secrets" / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

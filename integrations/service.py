@@ -27,7 +27,8 @@ from core.settings import get_settings
 from integrations.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from integrations.signing import EVENT_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
 
-KNOWN_EVENTS = frozenset({"ticket.created", "ticket.solved"})
+KNOWN_EVENTS = frozenset({"ticket.created", "ticket.solved", "ticket.rated",
+                          "ticket.sla_warning", "ticket.sla_breached"})
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3600
 

@@ -1,4 +1,5 @@
-"""The personal-data sources this package knows by name: messages and tickets.
+"""The personal-data sources this package knows by name: messages, tickets and the records
+hanging off tickets.
 
 Conversation rows themselves are handled by the service (erased last, after everything that
 points at them). Other domains register their own sources in core.personal_data; tables no
@@ -16,7 +17,7 @@ from conversations import service as conversations
 from conversations.models import Message
 from core.personal_data import CustomerRef, PersonalDataSource, register_source
 from handoff import service as handoff
-from handoff.models import Ticket
+from handoff.models import CsatRating, EmailMessage, Ticket, TicketEvent, TicketNote
 
 
 def _export_messages(session: Session, ref: CustomerRef) -> list[dict[str, Any]]:
@@ -54,7 +55,47 @@ def _count_tickets(session: Session, ref: CustomerRef) -> int:
         Ticket.conversation_id.in_(ref.conversation_ids))) or 0)
 
 
+# What hangs off a ticket and can hold the customer's data: agents' notes (they quote
+# customers), the history (contact changes), CSAT comments, e-mail headers (addresses).
+TICKET_RECORDS: tuple[type[Any], ...] = (TicketNote, TicketEvent, CsatRating, EmailMessage)
+
+
+def _their_tickets(ref: CustomerRef) -> Any:
+    return select(Ticket.id).where(Ticket.conversation_id.in_(ref.conversation_ids))
+
+
+def _export_ticket_records(session: Session, ref: CustomerRef) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for model in TICKET_RECORDS:
+        table = model.__table__
+        for row in session.execute(select(table).where(
+                table.c.ticket_id.in_(_their_tickets(ref)))).mappings():
+            rows.append({"table": table.name, **{k: _plain(v) for k, v in row.items()}})
+    return rows
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _erase_ticket_records(session: Session, ref: CustomerRef) -> int:
+    erased = 0
+    for model in TICKET_RECORDS:
+        result = session.execute(delete(model).where(
+            model.ticket_id.in_(_their_tickets(ref))))
+        erased += int(result.rowcount)  # type: ignore[attr-defined]
+    return erased
+
+
+def _count_ticket_records(session: Session, ref: CustomerRef) -> int:
+    return sum(int(session.scalar(select(func.count()).select_from(model).where(
+        model.ticket_id.in_(_their_tickets(ref)))) or 0) for model in TICKET_RECORDS)
+
+
 def register_defaults() -> None:
+    # Children first: erasure walks the sources in this order.
+    register_source(PersonalDataSource("ticket_records", _export_ticket_records,
+                                       _erase_ticket_records, _count_ticket_records))
     register_source(PersonalDataSource("tickets", _export_tickets, _erase_tickets,
                                        _count_tickets))
     register_source(PersonalDataSource("messages", _export_messages, _erase_messages,

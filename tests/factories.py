@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 from conversations import service as conversations
 from conversations.models import Conversation, SenderType
 from core.auth.models import User
-from core.auth.service import create_user
+from core.auth.permissions import permissions_for
+from core.auth.service import Principal, create_user
 from handoff import service as handoff
 from handoff.models import Ticket
 
@@ -36,3 +37,9 @@ def make_ticket(session: Session, text: str = "I need help with my order",
     return handoff.hand_off(session, conversation,
                             handoff.HandoffSignal(reason=reason, intent="request_human",
                                                   confidence=0.93))
+
+
+def principal_of(user: User) -> Principal:
+    """The caller as the services see it after authentication."""
+    return Principal(user.id, user.email, user.display_name, user.role,
+                     permissions_for(user.role))

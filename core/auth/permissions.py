@@ -26,6 +26,8 @@ class Permission(StrEnum):
     SYSTEM_READ = "system.read"
     # Tickets of every team, not just the caller's own (see handoff.service.can_see).
     TICKETS_ALL_TEAMS = "tickets.all_teams"
+    # Teams' routing and assignment, business hours, SLA policies, shared canned replies.
+    SUPPORT_CONFIGURE = "support.configure"
 
 
 class Role(StrEnum):
@@ -43,7 +45,8 @@ P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.SUPERVISOR: frozenset(
-        {P.TICKETS_READ, P.TICKETS_REPLY, P.TICKETS_ASSIGN, P.KB_READ, P.REPORTS_READ, P.PII_READ}
+        {P.TICKETS_READ, P.TICKETS_REPLY, P.TICKETS_ASSIGN, P.KB_READ, P.REPORTS_READ, P.PII_READ,
+         P.SUPPORT_CONFIGURE}
     ),
     Role.AGENT: frozenset({P.TICKETS_READ, P.TICKETS_REPLY, P.KB_READ, P.PII_READ}),
     Role.KNOWLEDGE_EDITOR: frozenset({P.KB_READ, P.KB_EDIT, P.KB_PUBLISH}),

@@ -63,7 +63,7 @@ def test_claim_race_has_exactly_one_winner(db_url):
     assert sorted(outcomes) == ["conflict"] * 5 + ["won"]
     with session_scope() as s:
         ticket = s.get(Ticket, ticket_id)
-        assert ticket.status == TicketStatus.ASSIGNED
+        assert ticket.status == TicketStatus.OPEN
         assert ticket.assignee_id in {a.user_id for a in agents}
 
 
@@ -80,14 +80,19 @@ def test_only_the_assignee_replies_unless_allowed_to_assign(session):
     assert ticket.first_response_at is not None
 
 
-def test_resolve_closes_ticket_and_conversation(session):
+def test_solve_resolves_the_conversation_and_only_a_closed_ticket_refuses_replies(session):
     ticket = make_ticket(session)
     agent = _principal(make_user(session))
     handoff.claim(session, ticket.id, agent)
-    handoff.resolve(session, ticket.id, agent)
-    assert ticket.status == TicketStatus.RESOLVED
+    handoff.solve(session, ticket.id, agent)
+    assert ticket.status == TicketStatus.SOLVED
     assert session.get(Conversation, ticket.conversation_id).status == "resolved"
     with pytest.raises(Conflict):
-        handoff.resolve(session, ticket.id, agent)
+        handoff.solve(session, ticket.id, agent)
+    # An agent's follow-up on a solved ticket reopens it; a closed ticket is final.
+    handoff.reply(session, ticket.id, agent, "one more thing")
+    assert ticket.status == TicketStatus.OPEN
+    handoff.solve(session, ticket.id, agent)
+    handoff.set_status(session, ticket.id, agent, TicketStatus.CLOSED)
     with pytest.raises(Conflict):
         handoff.reply(session, ticket.id, agent, "too late")

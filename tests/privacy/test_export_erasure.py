@@ -22,7 +22,7 @@ from knowledge_base.models import KnowledgeGap
 from privacy import service as privacy
 from tests.api_helpers import api_client
 from tests.core.auth_helpers import bearer, enable_totp
-from tests.factories import make_user
+from tests.factories import make_user, principal_of
 from tests.privacy.conftest import tracker_rows
 
 ALICE_TEXTS = ["My card 4111 1111 1111 1111 was charged twice for NW-123456",
@@ -57,6 +57,10 @@ def people(db_url, write_trackers):
                             hand_off=True)
         alice_2 = _customer(session, "alice@example.test", ALICE_TEXTS[1:])
         bob = _customer(session, "bob@example.test", [BOB_TEXT], hand_off=True)
+        # Agents quote customers in internal notes: those are the customer's data too.
+        alice_ticket = handoff.open_ticket_for(session, alice_1)
+        handoff.add_note(session, alice_ticket.id, principal_of(agent),
+                         f"Quoting the customer: {ALICE_TEXTS[0]}")
         log_gap(session, ALICE_TEXTS[0], "handed_off", conversation_id=alice_1)
         log_gap(session, BOB_TEXT, "handed_off", conversation_id=bob)
         session.flush()
@@ -120,7 +124,9 @@ def test_erasure_removes_the_customer_everywhere_and_verifies_it(people, tracker
     assert report["complete"] is True, report
     assert sorted(report["conversation_ids"]) == sorted([alice_1, alice_2])
     assert report["erased"]["conversations"] == 2 and report["erased"]["tickets"] == 1
-    assert report["erased"]["messages"] == 4 and report["erased"]["kb_gaps"] == 1
+    # Two texts, two bot replies, the hand-off's notice; the note and the history rows.
+    assert report["erased"]["messages"] == 5 and report["erased"]["kb_gaps"] == 1
+    assert report["erased"]["ticket_records"] >= 2
     assert report["erased"]["rasa_tracker_events"] > 0
     assert report["erased"]["webhook_deliveries"] == 1
     verification = report["verification"]
