@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.worker import celery_app
+from tests.api_helpers import api_client
+from tests.channels_email.mail import INBOUND_SECRET, SmtpCollector, settings_env, smtp_server
+
+
+@pytest.fixture
+def eager_tasks() -> Iterator[None]:
+    """Run Celery tasks in-process right after commit (a retry runs at once, its countdown
+    only recorded), so a test sees the whole send; the broker is exercised by the e2e tests."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def smtp(db_url: str, eager_tasks: None) -> Iterator[SmtpCollector]:
+    """A real SMTP server (aiosmtpd) on a free port, with the app's settings pointing at it."""
+    with smtp_server() as collector:
+        yield collector
+
+
+@pytest.fixture
+def client(smtp: SmtpCollector) -> Iterator[TestClient]:
+    with settings_env(TANDEM_INBOUND_EMAIL_SECRET=INBOUND_SECRET), api_client() as test_client:
+        yield test_client
+
+
+def post_email(client: TestClient, raw: bytes, secret: str | None = INBOUND_SECRET,
+               content_type: str = "message/rfc822") -> dict:
+    headers = {"Content-Type": content_type}
+    if secret is not None:
+        headers["X-Inbound-Secret"] = secret
+    response = client.post("/api/v1/channels/email/inbound", content=raw, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
