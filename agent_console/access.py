@@ -13,3 +13,4 @@ from core.auth.service import Principal
 TicketsRead = Annotated[Principal, Depends(require(Permission.TICKETS_READ))]
 TicketsReply = Annotated[Principal, Depends(require(Permission.TICKETS_REPLY))]
 TicketsAssign = Annotated[Principal, Depends(require(Permission.TICKETS_ASSIGN))]
+SupportConfigure = Annotated[Principal, Depends(require(Permission.SUPPORT_CONFIGURE))]

@@ -24,6 +24,9 @@ def mask_ticket(ticket: dict[str, Any]) -> dict[str, Any]:
     masked = dict(ticket)
     if isinstance(masked.get("subject"), str):
         masked["subject"] = mask_text(masked["subject"])
+    for key in ("customer_name", "customer_email"):
+        if masked.get(key):
+            masked[key] = mask_value(masked[key])
     return masked
 
 
@@ -45,6 +48,11 @@ def mask_ticket_view(view: dict[str, Any]) -> dict[str, Any]:
         masked["conversation"] = conversation
     if "messages" in masked:
         masked["messages"] = [mask_message(m) for m in masked["messages"]]
+    if "notes" in masked:  # agents quote customers in notes
+        masked["notes"] = [mask_message(n) for n in masked["notes"]]
+    if "previous_conversations" in masked:
+        masked["previous_conversations"] = [mask_ticket(p)
+                                            for p in masked["previous_conversations"]]
     return masked
 
 
@@ -55,4 +63,6 @@ def mask_event(event: dict[str, Any]) -> dict[str, Any]:
         masked["message"] = mask_message(masked["message"])
     if isinstance(masked.get("ticket"), dict):
         masked["ticket"] = mask_ticket(masked["ticket"])
+    if isinstance(masked.get("note"), dict):
+        masked["note"] = mask_message(masked["note"])
     return masked

@@ -13,11 +13,19 @@ from fastapi.responses import RedirectResponse
 
 import app.worker  # noqa: F401  - makes the Celery app the default before tasks are sent
 from admin_console import endpoints as admin_console
+from agent_console import canned as agent_canned
+from agent_console import configuration as support_configuration
 from agent_console import endpoints as agent_console
+from agent_console import pages as agent_console_pages
+from agent_console import service_levels as agent_service_levels
+from agent_console import team as agent_team
+from agent_console import tickets as agent_tickets
 from app.errors import install_error_handlers
 from app.health import router as health_router
 from bot.actions.endpoints import router as actions_router
+from bot.channels import csat as customer_csat
 from bot.channels import customer_api, widget
+from bot.channels.email import endpoints as email_channel
 from bot.rasa_client import close_rasa_client
 from core.auth.endpoints import router as auth_router
 from core.settings import get_settings
@@ -63,11 +71,19 @@ def create_app() -> FastAPI:
     for router in (
         health_router,
         customer_api.router,
+        customer_csat.router,
+        email_channel.router,
         widget.router,
         actions_router,
         auth_router,
         agent_console.router,
-        agent_console.pages,
+        agent_tickets.router,
+        agent_canned.router,
+        agent_team.router,
+        support_configuration.router,
+        agent_service_levels.router,
+        agent_service_levels.notifications_router,
+        agent_console_pages.pages,
         admin_console.router,
         admin_console.pages,
         knowledge_base.router,

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from celery import Celery
 
+from bot.channels.email.tasks import on_domain_event as email_on_domain_event
 from core import events
 from core.settings import get_settings
 from integrations.tasks import on_domain_event
 
-TASK_MODULES = ["knowledge_base.tasks", "integrations.tasks", "privacy.tasks"]
+TASK_MODULES = ["knowledge_base.tasks", "integrations.tasks", "privacy.tasks",
+                "handoff.tasks", "bot.channels.email.tasks"]
 
 
 def create_celery() -> Celery:
@@ -34,6 +36,18 @@ def create_celery() -> Celery:
                 "task": "integrations.retry_due_webhooks",
                 "schedule": 300.0,
             },
+            "poll-email-mailbox": {  # returns at once while imap_host is unset
+                "task": "email.poll_mailbox",
+                "schedule": settings.imap_poll_seconds,
+            },
+            "scan-sla": {
+                "task": "handoff.scan_sla",
+                "schedule": 60.0,
+            },
+            "close-solved-tickets": {
+                "task": "handoff.close_solved",
+                "schedule": 600.0,
+            },
         },
         timezone="UTC",
     )
@@ -44,3 +58,5 @@ def create_celery() -> Celery:
 celery_app = create_celery()
 # Ticket events become signed webhook deliveries (outbox rows in the same transaction).
 events.listen(events.ALL_EVENTS, on_domain_event)
+# Agent replies, acknowledgements and CSAT links to customers answered by e-mail.
+events.listen(events.ALL_EVENTS, email_on_domain_event)

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from bot.rasa_client import BotUnavailable, get_rasa_client
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 BOT_UNAVAILABLE_TEXT = (
     "Sorry, our assistant is unavailable right now. I've passed your message to our support "
-    "team and a person will reply here as soon as possible."
+    "team."
 )
 
 
@@ -54,6 +55,9 @@ def _accept(conversation_id: str, token: str | None, text: str,
         message, created = conversations.add_customer_message(
             session, conversation, text, client_message_id
         )
+        if created:
+            # Wakes the ticket: pending → open, a recently solved one reopens.
+            handoff.customer_wrote(session, conversation)
         return Accepted(conversations.message_to_dict(message), created,
                         conversation.status == ConversationStatus.BOT)
 
@@ -81,9 +85,21 @@ def _record_bot_turn(conversation_id: str, replies: list[dict[str, Any]]) -> tup
                     reason=tandem.get("reason") or HandoffReason.LOW_NLU_CONFIDENCE,
                     intent=tandem.get("intent"), confidence=tandem.get("confidence"))
         if signal is not None:
+            ticket_before = handoff.open_ticket_for(session, conversation.id)
             handoff.hand_off(session, conversation, signal)
+            if ticket_before is None:
+                stored += _handoff_notices(session, conversation.id, stored)
         status = conversation.status
         return [conversations.message_to_dict(m) for m in stored], status
+
+
+def _handoff_notices(session: Session, conversation_id: str,
+                     already: list[Message]) -> list[Message]:
+    """The hand-off's own notices to the customer (queued, or away until a time), so the
+    REST channel returns them with the turn."""
+    after = max((m.id for m in already), default=0)
+    return [m for m in conversations.transcript(session, conversation_id, after_id=after)
+            if m.sender_type == SenderType.SYSTEM and m.meta.get("kind") in ("queued", "away")]
 
 
 def _record_bot_unavailable(conversation_id: str, why: str) -> tuple[list[dict[str, Any]], str]:
@@ -94,7 +110,8 @@ def _record_bot_unavailable(conversation_id: str, why: str) -> tuple[list[dict[s
             meta={"reason": HandoffReason.BOT_UNAVAILABLE, "detail": why})
         handoff.hand_off(session, conversation,
                          handoff.HandoffSignal(reason=HandoffReason.BOT_UNAVAILABLE))
-        return [conversations.message_to_dict(notice)], conversation.status
+        stored = [notice, *_handoff_notices(session, conversation.id, [notice])]
+        return [conversations.message_to_dict(m) for m in stored], conversation.status
 
 
 async def handle_customer_message(

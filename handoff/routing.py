@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
+from conversations import service as conversations
 from core.auth.models import User
 from core.auth.permissions import Permission
 from core.auth.roles import role_permissions
@@ -38,8 +39,10 @@ from handoff.models import (
     TicketStatus,
 )
 
-AGENTS_TOPIC = "agents"  # conversations.service.AGENTS_TOPIC; handoff may not import upward
+AGENTS_TOPIC = conversations.AGENTS_TOPIC
 MATCH_FIELDS = ("intent", "category", "reason")
+# A queue longer than this is refreshed by the widget's own poll beyond the first places.
+WAITING_ANNOUNCE_LIMIT = 200
 PRIORITY_RANKS = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
 
 
@@ -138,6 +141,20 @@ def configure_team(session: Session, team_id: int, *, assignment_policy: str | N
     return team
 
 
+def announce_queue_change(session: Session, ticket_id: int, team_id: int | None) -> None:
+    """Tell agents the queue changed, and every customer waiting in that queue to refresh
+    their place (after commit)."""
+    publish_after_commit(session, AGENTS_TOPIC, {"type": "queue.changed", "ticket_id": ticket_id})
+    waiting = session.scalars(
+        select(Ticket.conversation_id)
+        .where(Ticket.status == TicketStatus.NEW, Ticket.merged_into_id.is_(None),
+               Ticket.team_id.is_(None) if team_id is None else Ticket.team_id == team_id)
+        .limit(WAITING_ANNOUNCE_LIMIT))
+    for conversation_id in waiting:
+        publish_after_commit(session, conversations.conversation_topic(conversation_id),
+                             {"type": "queue.changed"})
+
+
 # --- presence and load -----------------------------------------------------------------
 
 
@@ -229,8 +246,7 @@ def _return_chats_to_queue(session: Session, user_id: int) -> None:
                        note="agent went offline; back to the queue")
         ticket.assignee_id = None
         ticket.status = TicketStatus.NEW
-        publish_after_commit(session, AGENTS_TOPIC, {"type": "queue.changed",
-                                                     "ticket_id": ticket.id})
+        announce_queue_change(session, ticket.id, ticket.team_id)
     session.flush()
 
 
@@ -290,8 +306,7 @@ def assign_to(session: Session, ticket: Ticket, user_id: int, *, actor_id: int |
             team.last_assigned_user_id = user_id
     history.record(session, ticket, actor_id, "assignee", before=before,
                    after={"assignee_id": user_id, "status": ticket.status}, note=note)
-    publish_after_commit(session, AGENTS_TOPIC, {"type": "queue.changed",
-                                                 "ticket_id": ticket.id})
+    announce_queue_change(session, ticket.id, ticket.team_id)
 
 
 def auto_assign(session: Session, ticket: Ticket) -> bool:

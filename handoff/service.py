@@ -266,7 +266,7 @@ def _create(session: Session, conversation: Conversation, signal: HandoffSignal,
         "status": ticket.status, "priority": ticket.priority, "team_id": ticket.team_id,
         "reason": ticket.reason})
     sla.on_ticket_created(session, ticket, now)
-    publish_after_commit(session, QUEUE_TOPIC, {"type": "queue.changed", "ticket_id": ticket.id})
+    routing.announce_queue_change(session, ticket.id, ticket.team_id)
     emit(session, "ticket.created", ticket_to_dict(ticket))
     return ticket
 
@@ -436,7 +436,7 @@ def claim(session: Session, ticket_id: int, agent: Principal) -> Ticket:
                    after={"assignee_id": agent.user_id, "status": S.OPEN}, note="claimed")
     routing.presence_of(session, agent.user_id).last_assigned_at = now
     sla.on_status_changed(session, ticket, S.NEW, now)
-    publish_after_commit(session, QUEUE_TOPIC, {"type": "queue.changed", "ticket_id": ticket_id})
+    routing.announce_queue_change(session, ticket_id, ticket.team_id)
     return ticket
 
 
@@ -558,8 +558,7 @@ def set_status(session: Session, ticket_id: int, actor: Principal, status: str) 
         # Back to the queue: nobody has it any more.
         _move(session, ticket, S.NEW, actor_id=actor.user_id)
         ticket.assignee_id = None
-        publish_after_commit(session, QUEUE_TOPIC, {"type": "queue.changed",
-                                                    "ticket_id": ticket.id})
+        routing.announce_queue_change(session, ticket.id, ticket.team_id)
         return ticket
     if ticket.assignee_id is None:
         # Working on a ticket makes it yours.
@@ -593,7 +592,7 @@ def solve(session: Session, ticket_id: int, agent: Principal) -> Ticket:
                      target=f"ticket:{ticket.id}", before={"assignee_id": assignee})
     csat.request_rating(session, ticket)
     emit(session, "ticket.solved", ticket_to_dict(ticket))
-    publish_after_commit(session, QUEUE_TOPIC, {"type": "queue.changed", "ticket_id": ticket_id})
+    routing.announce_queue_change(session, ticket_id, ticket.team_id)
     _free_slot(session, ticket)
     return ticket
 
@@ -709,7 +708,7 @@ def assign(session: Session, ticket_id: int, actor: Principal, *, assignee_id: i
     audit.record(session, actor=actor.user_id, action="ticket.reassigned",
                  target=f"ticket:{ticket.id}", client_address=client_address, before=before,
                  after=after)
-    publish_after_commit(session, QUEUE_TOPIC, {"type": "queue.changed", "ticket_id": ticket_id})
+    routing.announce_queue_change(session, ticket_id, ticket.team_id)
     return ticket
 
 
@@ -736,7 +735,8 @@ def transfer(session: Session, ticket_id: int, actor: Principal, *, team_id: int
     history.record(session, ticket, actor.user_id, "transfer", before=before,
                    after={"team_id": team_id, "assignee_id": None, "status": ticket.status},
                    note=text)
-    publish_after_commit(session, QUEUE_TOPIC, {"type": "queue.changed", "ticket_id": ticket_id})
+    routing.announce_queue_change(session, ticket_id, ticket.team_id)
+    routing.announce_queue_change(session, ticket_id, before["team_id"])  # the queue it left
     session.flush()
     routing.auto_assign(session, ticket)
     return ticket
@@ -778,7 +778,7 @@ def merge(session: Session, source_id: int, actor: Principal, *, into_ticket_id:
                    after={"ticket_id": source.id, "conversation_id": source.conversation_id})
     add_note(session, target.id, actor,
              f"Ticket #{source.id} ({source.subject}) was merged into this ticket.")
-    publish_after_commit(session, QUEUE_TOPIC, {"type": "queue.changed", "ticket_id": source.id})
+    routing.announce_queue_change(session, source.id, source.team_id)
     publish_after_commit(session, QUEUE_TOPIC, {"type": "ticket.updated", "ticket_id": target.id})
     return target
 

@@ -40,6 +40,7 @@ ROLES = ("admin", "supervisor", "agent", "knowledge_editor", "ml_engineer", "ana
          "technical_support")
 EVERYONE = ROLES  # any logged-in staff member
 TICKET_WORKERS = ("admin", "supervisor", "agent")
+SUPPORT_CONFIGURERS = ("admin", "supervisor")
 KB_READERS = ("admin", "supervisor", "agent", "knowledge_editor", "ml_engineer")
 KB_EDITORS = ("admin", "knowledge_editor")
 
@@ -58,6 +59,13 @@ MATRIX: dict[str, Public | Allow] = {
     "POST /api/v1/conversations/{conversation_id}/messages": public("conversation token"),
     "WS /api/v1/conversations/{conversation_id}/ws": public("conversation token"),
     "POST /api/v1/conversations/{conversation_id}/ratings": public("conversation token"),
+    "POST /api/v1/conversations/{conversation_id}/csat": public("conversation token"),
+    "GET /csat/{token}": public("CSAT page; the signed, expiring e-mailed link is the credential"),
+    "POST /csat/{token}": public("CSAT form; the signed, expiring e-mailed link is the credential"),
+    "POST /api/v1/channels/email/inbound": public("mail provider webhook; X-Inbound-Secret "
+                                                  "checked in constant time"),
+    "GET /api/v1/conversations/{conversation_id}/queue": public("conversation token"),
+    "PUT /api/v1/conversations/{conversation_id}/contact": public("conversation token"),
     "GET /widget/demo": public("widget demo host page"),
     "GET /widget/widget.js": public("widget script"),
     "POST /webhooks/rasa/actions": public("Rasa action protocol; shared secret checked"),
@@ -83,10 +91,44 @@ MATRIX: dict[str, Public | Allow] = {
     "GET /api/v1/agent/tickets/{ticket_id}": allow(*TICKET_WORKERS, team_scoped=True),
     "POST /api/v1/agent/tickets/{ticket_id}/claim": allow(*TICKET_WORKERS, team_scoped=True),
     "POST /api/v1/agent/tickets/{ticket_id}/messages": allow(*TICKET_WORKERS, team_scoped=True),
-    "POST /api/v1/agent/tickets/{ticket_id}/resolve": allow(*TICKET_WORKERS, team_scoped=True),
+    "POST /api/v1/agent/tickets/{ticket_id}/solve": allow(*TICKET_WORKERS, team_scoped=True),
     "POST /api/v1/agent/tickets/{ticket_id}/assign": allow("admin", "supervisor",
                                                            team_scoped=True),
     "WS /api/v1/agent/ws": allow(*TICKET_WORKERS),
+    "GET /console/supervisor": public("page shell; data comes from the agent API"),
+    "GET /console/static/{name}": public("console scripts and stylesheet; a fixed list"),
+    "POST /api/v1/agent/tickets": allow(*TICKET_WORKERS),
+    "POST /api/v1/agent/tickets/{ticket_id}/notes": allow(*TICKET_WORKERS, team_scoped=True),
+    "PATCH /api/v1/agent/tickets/{ticket_id}": allow(*TICKET_WORKERS, team_scoped=True),
+    "POST /api/v1/agent/tickets/{ticket_id}/transfer": allow(*TICKET_WORKERS,
+                                                             team_scoped=True),
+    "POST /api/v1/agent/tickets/{ticket_id}/merge": allow(*TICKET_WORKERS, team_scoped=True),
+    "POST /api/v1/agent/tickets/{ticket_id}/watch": allow(*TICKET_WORKERS, team_scoped=True),
+    "DELETE /api/v1/agent/tickets/{ticket_id}/watch": allow(*TICKET_WORKERS, team_scoped=True),
+    "GET /api/v1/agent/canned": allow(*TICKET_WORKERS),
+    "POST /api/v1/agent/canned": allow(*TICKET_WORKERS),
+    "PATCH /api/v1/agent/canned/{response_id}": allow(*TICKET_WORKERS),
+    "DELETE /api/v1/agent/canned/{response_id}": allow(*TICKET_WORKERS),
+    "GET /api/v1/agent/presence/me": allow(*TICKET_WORKERS),
+    "PUT /api/v1/agent/presence/me": allow(*TICKET_WORKERS),
+    "GET /api/v1/agent/directory": allow(*TICKET_WORKERS),
+    "GET /api/v1/agent/supervisor/overview": allow("admin", "supervisor"),
+    "GET /api/v1/support/routing-rules": allow(*SUPPORT_CONFIGURERS),
+    "PUT /api/v1/support/routing-rules": allow(*SUPPORT_CONFIGURERS),
+    "DELETE /api/v1/support/routing-rules/{rule_id}": allow(*SUPPORT_CONFIGURERS),
+    "GET /api/v1/support/teams": allow(*SUPPORT_CONFIGURERS),
+    "PATCH /api/v1/support/teams/{team_id}": allow(*SUPPORT_CONFIGURERS),
+    "GET /api/v1/agent/notifications": allow(*TICKET_WORKERS),
+    "POST /api/v1/agent/notifications/{notification_id}/read": allow(*TICKET_WORKERS),
+    # --- service levels (support.configure)
+    "GET /api/v1/support/calendars": allow(*SUPPORT_CONFIGURERS),
+    "POST /api/v1/support/calendars": allow(*SUPPORT_CONFIGURERS),
+    "PUT /api/v1/support/calendars/{calendar_id}": allow(*SUPPORT_CONFIGURERS),
+    "DELETE /api/v1/support/calendars/{calendar_id}": allow(*SUPPORT_CONFIGURERS),
+    "GET /api/v1/support/sla-policies": allow(*SUPPORT_CONFIGURERS),
+    "POST /api/v1/support/sla-policies": allow(*SUPPORT_CONFIGURERS),
+    "PUT /api/v1/support/sla-policies/{policy_id}": allow(*SUPPORT_CONFIGURERS),
+    "DELETE /api/v1/support/sla-policies/{policy_id}": allow(*SUPPORT_CONFIGURERS),
     # --- administration
     "GET /admin": public("page shell; data comes from the admin API"),
     "GET /api/v1/admin/users": allow("admin"),

@@ -28,7 +28,13 @@ CALLERS = (ANONYMOUS, *ROLES, *OTHER_TEAM)
 NO_SUCH_ID = "999999"
 _serial = itertools.count(1)
 # Bodies that pass validation, where the object-level check sits behind it.
-SAMPLE_BODIES = {"POST /api/v1/agent/tickets/{ticket_id}/messages": {"text": "hello"}}
+SAMPLE_BODIES = {
+    "POST /api/v1/agent/tickets/{ticket_id}/messages": {"text": "hello"},
+    "POST /api/v1/agent/tickets/{ticket_id}/notes": {"text": "a note"},
+    # Valid bodies naming objects that do not exist: the team check comes first.
+    "POST /api/v1/agent/tickets/{ticket_id}/transfer": {"team_id": 999_999, "note": "x"},
+    "POST /api/v1/agent/tickets/{ticket_id}/merge": {"into_ticket_id": 999_999},
+}
 
 
 def app_routes() -> set[str]:
@@ -74,7 +80,7 @@ def _fill_path(path: str, caller: str, ids: dict[str, int], red_team: int) -> tu
             ticket.team_id = red_team
             if caller in ROLES:
                 # Assigned to the caller, so reply/resolve reach the permission decision.
-                ticket.assignee_id, ticket.status = ids[caller], "assigned"
+                ticket.assignee_id, ticket.status = ids[caller], "open"
             s.flush()
             path = path.replace("{ticket_id}", str(ticket.id))
         if "{user_id}" in path:

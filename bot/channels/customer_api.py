@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, status
 
 from bot import pipeline
 from bot.channels.schemas import (
+    ContactDetails,
     ConversationOut,
     ConversationStarted,
     ConversationSummary,
@@ -20,6 +21,7 @@ from conversations import service as conversations
 from conversations.identity import CustomerIdentity, resolve_identity
 from core.database import DbSession
 from core.errors import AuthenticationRequired
+from handoff import service as handoff
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["customer"])
 
@@ -73,6 +75,26 @@ def get_conversation(
         id=conversation.id, status=conversation.status, channel=conversation.channel,
         messages=[MessageOut(**conversations.message_to_dict(m)) for m in messages],
     )
+
+
+@router.get("/{conversation_id}/queue", summary="Place in the queue and estimated wait")
+def queue_status(conversation_id: str, session: DbSession, token: ConversationToken = None,
+                 customer_id: CustomerId = None,
+                 signature: CustomerSignature = None) -> dict[str, Any]:
+    identity = resolve_identity(customer_id, signature)
+    conversation = conversations.authorize_customer(session, conversation_id, token, identity)
+    return handoff.queue_status(session, conversation)
+
+
+@router.put("/{conversation_id}/contact",
+            summary="Leave an e-mail address for a reply while nobody is available")
+def set_contact(conversation_id: str, body: ContactDetails, session: DbSession,
+                token: ConversationToken = None, customer_id: CustomerId = None,
+                signature: CustomerSignature = None) -> dict[str, Any]:
+    identity = resolve_identity(customer_id, signature)
+    conversation = conversations.authorize_customer(session, conversation_id, token, identity)
+    handoff.set_contact(session, conversation, email=body.email, name=body.name)
+    return {"email": conversation.customer_email, "name": conversation.customer_name}
 
 
 @router.post("/{conversation_id}/messages", status_code=status.HTTP_201_CREATED,

@@ -62,3 +62,8 @@ class ConversationOut(BaseModel):
     status: str
     channel: str
     messages: list[MessageOut]
+
+
+class ContactDetails(BaseModel):
+    email: str = Field(description="where the reply should go")
+    name: str | None = Field(default=None, max_length=120)

@@ -106,7 +106,7 @@ def test_agents_see_only_their_teams_tickets_and_unassigned_ones(world):
         ("GET", f"/api/v1/agent/tickets/{tickets['blue']}", None),
         ("POST", f"/api/v1/agent/tickets/{tickets['blue']}/claim", None),
         ("POST", f"/api/v1/agent/tickets/{tickets['blue']}/messages", {"text": "hi"}),
-        ("POST", f"/api/v1/agent/tickets/{tickets['blue']}/resolve", None),
+        ("POST", f"/api/v1/agent/tickets/{tickets['blue']}/solve", None),
     ):
         response = client.request(method, path, headers=h["red_agent"], json=body)
         assert response.status_code == 404, (path, response.text)
@@ -128,13 +128,13 @@ def test_reassignment_is_scoped_and_audited(world):
     moved = client.post(f"/api/v1/agent/tickets/{tickets['none']}/assign",
                         headers=h["blue_supervisor"],
                         json={"team_id": teams["blue"], "assignee_id": ids["blue_agent"]})
-    assert moved.status_code == 200 and moved.json()["status"] == "assigned"
+    assert moved.status_code == 200 and moved.json()["status"] == "open"
     assert client.get(f"/api/v1/agent/tickets/{tickets['none']}",
                       headers=h["red_agent"]).status_code == 404
     with session_scope() as s:
         entry = s.query(AuditEntry).filter_by(action="ticket.reassigned").one()
         assert entry.actor_user_id == ids["blue_supervisor"]
-        assert entry.before == {"assignee_id": None, "team_id": None, "status": "queued"}
+        assert entry.before == {"assignee_id": None, "team_id": None, "status": "new"}
         assert entry.after["team_id"] == teams["blue"]
     bad = client.post(f"/api/v1/agent/tickets/{tickets['blue']}/assign", headers=h["admin"],
                       json={"assignee_id": ids["analyst"]})

@@ -49,7 +49,7 @@ def test_claim_reply_resolve_and_live_delivery(client):
 
     queue = client.get("/api/v1/agent/queue", headers=alex).json()
     ticket = next(t for t in queue if t["conversation_id"] == cid)
-    assert ticket["status"] == "queued" and ticket["reason"] == "bot_unavailable"
+    assert ticket["status"] == "new" and ticket["reason"] == "bot_unavailable"
 
     assert client.post(f"/api/v1/agent/tickets/{ticket['id']}/claim",
                        headers=alex).status_code == 200
@@ -57,7 +57,10 @@ def test_claim_reply_resolve_and_live_delivery(client):
     assert second.status_code == 409
 
     detail = client.get(f"/api/v1/agent/tickets/{ticket['id']}", headers=alex).json()
-    assert [m["sender_type"] for m in detail["messages"]] == ["customer", "system"]
+    assert [m["sender_type"] for m in detail["messages"]] == ["customer", "system", "system"]
+    # Nobody was online at hand-off time: the customer is told the reply comes by e-mail.
+    assert detail["messages"][2]["meta"]["kind"] == "away"
+    assert detail["ticket"]["reply_by_email"] is True
 
     forbidden = client.post(f"/api/v1/agent/tickets/{ticket['id']}/messages", headers=bea,
                             json={"text": "not mine"})
@@ -73,8 +76,8 @@ def test_claim_reply_resolve_and_live_delivery(client):
     assert event["message"]["text"] == "Hi, Alex here."
     assert event["message"]["sender_type"] == "agent"
 
-    resolved = client.post(f"/api/v1/agent/tickets/{ticket['id']}/resolve", headers=alex)
-    assert resolved.json()["status"] == "resolved"
+    resolved = client.post(f"/api/v1/agent/tickets/{ticket['id']}/solve", headers=alex)
+    assert resolved.json()["status"] == "solved"
     status = client.get(f"/api/v1/conversations/{cid}", headers=customer).json()["status"]
     assert status == "resolved"
     assert client.get("/api/v1/agent/queue", headers=alex).json() == []

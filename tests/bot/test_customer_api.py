@@ -35,8 +35,10 @@ def test_rasa_down_hands_off_without_losing_the_message(client):
     client.post(f"/api/v1/conversations/{cid}/messages", headers=headers,
                 json={"text": "hello?"})
     conversation = _messages(client, cid, headers)
+    # The notice, then the hand-off's own: nobody is online, so the reply comes by e-mail.
     assert [m["sender_type"] for m in conversation["messages"]] == [
-        "customer", "system", "customer"]
+        "customer", "system", "system", "customer"]
+    assert turn["replies"][1]["meta"]["kind"] == "away"
     assert conversation["status"] == "human"
 
 
@@ -49,7 +51,7 @@ def test_ticket_records_the_bot_unavailable_reason(client):
     with session_scope() as s:
         ticket = s.query(Ticket).filter_by(conversation_id=cid).one()
         assert (ticket.reason, ticket.priority, ticket.status) == (
-            "bot_unavailable", "high", "queued")
+            "bot_unavailable", "high", "new")
 
 
 @pytest.mark.parametrize(
@@ -142,8 +144,10 @@ def test_websocket_send_reports_bad_input_and_stores_valid_messages(client):
         error = ws.receive_json()
         assert error["type"] == "error" and error["field"] == "text"
         ws.send_json({"type": "message", "text": "anyone there?", "client_message_id": "b"})
-        events = [ws.receive_json() for _ in range(4)]  # 2 messages, status, ack
+        # The message, the bot-down notice, the hand-off's "away" notice, the status, the ack.
+        events = [ws.receive_json() for _ in range(5)]
     kinds = [e["type"] for e in events]
-    assert sorted(kinds) == ["ack", "conversation.status", "message.created", "message.created"]
+    assert sorted(kinds) == ["ack", "conversation.status", "message.created", "message.created",
+                             "message.created"]
     texts = [e["message"]["text"] for e in events if e["type"] == "message.created"]
     assert "anyone there?" in texts

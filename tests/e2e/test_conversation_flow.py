@@ -36,31 +36,37 @@ def test_customer_gets_kb_answer_then_a_human_takes_over(stack, http):
     assert "Canada" in answer["text"] and "business days" in answer["text"]
     assert http.get(answer["meta"]["article"]["url"]).status_code == 200
 
-    # 3. Asking for a person hands off: ticket with transcript, intent, reason, priority.
-    turn = say(http, cid, headers, "I want to talk to a person")
-    assert turn["conversation_status"] == "human"
-    assert turn["replies"][0]["meta"]["kind"] == "handoff"
-    assert "support team" in turn["replies"][0]["text"]
-    silent = say(http, cid, headers, "are you still there?")
-    assert silent["replies"] == [] and silent["conversation_status"] == "human"
-
+    # 3. Asking for a person hands off: ticket with transcript, intent, reason, priority,
+    # routed to the demo's General support team, where an agent is online.
     agent = http.post("/api/v1/auth/login",
                       json={"email": "agent@tandem.demo", "password": DEMO_PASSWORD}).json()
     auth = {"Authorization": f"Bearer {agent['token']}"}
     http.cookies.clear()
+    assert http.put("/api/v1/agent/presence/me", headers=auth,
+                    json={"status": "online"}).status_code == 200
+    turn = say(http, cid, headers, "I want to talk to a person")
+    assert turn["conversation_status"] == "human"
+    assert turn["replies"][0]["meta"]["kind"] == "handoff"
+    assert "support team" in turn["replies"][0]["text"]
+    assert turn["replies"][-1]["meta"]["kind"] == "queued"  # someone is online to take it
+    waiting = http.get(f"/api/v1/conversations/{cid}/queue", headers=headers).json()
+    assert waiting["position"] >= 1 and waiting["agents_online"] >= 1
+    silent = say(http, cid, headers, "are you still there?")
+    assert silent["replies"] == [] and silent["conversation_status"] == "human"
+
     ticket = next(t for t in http.get("/api/v1/agent/queue", headers=auth).json()
                   if t["conversation_id"] == cid)
     assert ticket["reason"] == "customer_request"
     assert ticket["detected_intent"] == "request_human"
     assert ticket["priority"] == "normal"
-    assert ticket["status"] == "queued"
+    assert ticket["status"] == "new" and ticket["team_name"] == "General support"
 
     # 4. The agent claims, reads the whole transcript, replies; the customer sees it live.
     assert http.post(f"/api/v1/agent/tickets/{ticket['id']}/claim",
                      headers=auth).status_code == 200
     detail = http.get(f"/api/v1/agent/tickets/{ticket['id']}", headers=auth).json()
     assert [m["sender_type"] for m in detail["messages"]] == [
-        "customer", "bot", "customer", "bot", "customer"]
+        "customer", "bot", "customer", "bot", "system", "customer"]
     assert detail["messages"][1]["meta"]["article"]["slug"] == "shipping-to-canada"
 
     ws_url = stack.api_url.replace("http", "ws") + \
@@ -73,8 +79,8 @@ def test_customer_gets_kb_answer_then_a_human_takes_over(stack, http):
         assert event["message"]["sender_type"] == "agent"
         assert event["message"]["text"] == "Hi, this is Alex. How can I help?"
 
-        resolved = http.post(f"/api/v1/agent/tickets/{ticket['id']}/resolve", headers=auth)
-        assert resolved.json()["status"] == "resolved"
+        resolved = http.post(f"/api/v1/agent/tickets/{ticket['id']}/solve", headers=auth)
+        assert resolved.json()["status"] == "solved"
         status = _next_event(ws, lambda e: e["type"] == "conversation.status")
         assert status["status"] == "resolved"
 

@@ -49,6 +49,6 @@ def test_asking_for_a_person_inside_the_return_form_hands_off(stack, http):
     assert response.status_code == 201, response.text
     turn = response.json()
     assert turn["conversation_status"] == "human"
-    meta = turn["replies"][-1]["meta"]
+    meta = next(r["meta"] for r in turn["replies"] if r["meta"].get("kind") == "handoff")
     assert (meta["kind"], meta["reason"], meta["intent"]) == (
         "handoff", "customer_request", "request_human")
