@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,25 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 
 router = APIRouter(tags=["widget"])
+
+# A customer's typing is relayed to agents at most this often per socket: it is a hint,
+# never stored, and must not let one page flood every agent's console.
+TYPING_INTERVAL_SECONDS = 2.0
+
+
+class TypingThrottle:
+    """Lets one typing event through per interval (monotonic clock, one per socket)."""
+
+    def __init__(self, interval: float = TYPING_INTERVAL_SECONDS) -> None:
+        self.interval = interval
+        self._last: float | None = None
+
+    def allow(self, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        if self._last is not None and now - self._last < self.interval:
+            return False
+        self._last = now
+        return True
 
 
 @router.get("/widget/demo", response_class=HTMLResponse, include_in_schema=False)
@@ -60,11 +80,15 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
         await websocket.close(code=close_codes.get(exc.status_code, 4404), reason=exc.message)
         return
     await websocket.accept()
+    typing = TypingThrottle()
     async with hub.subscribe(conversations.conversation_topic(conversation_id)) as queue:
         writer = asyncio.create_task(_forward(queue, websocket))
         try:
             while True:
                 data = await websocket.receive_json()
+                if isinstance(data, dict) and data.get("type") == "typing":
+                    _relay_typing(conversation_id, typing)
+                    continue
                 await _handle_client_event(websocket, conversation_id, token, data, identity)
         except (WebSocketDisconnect, RuntimeError):
             pass
@@ -72,6 +96,15 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
+
+
+def _relay_typing(conversation_id: str, throttle: TypingThrottle) -> None:
+    """Tell agents the customer is typing. The socket was authorised for this conversation
+    at connect, so the id is the customer's own; nothing is stored."""
+    if throttle.allow():
+        hub.publish(conversations.AGENTS_TOPIC, {"type": "typing",
+                                                  "conversation_id": conversation_id,
+                                                  "sender_type": "customer"})
 
 
 async def _forward(queue: asyncio.Queue[Any], websocket: WebSocket) -> None:

@@ -12,7 +12,9 @@
   var customerId = script && script.getAttribute("data-customer-id");
   var customerSignature = script && script.getAttribute("data-customer-signature");
   var storageKey = "tandem.conversation." + base + (customerId ? "." + customerId : "");
-  var state = { id: null, token: null, socket: null, lastId: 0, seen: {}, status: "bot", retry: 0 };
+  var state = { id: null, token: null, socket: null, lastId: 0, seen: {}, status: "bot", retry: 0,
+                lastTypingSent: 0, typingTimer: null, queueTimer: null, waiting: false };
+  var QUEUE_POLL_MS = 15000, TYPING_SEND_MS = 2000, TYPING_SHOWN_MS = 4000;
 
   var css = [
     ".tdm-launcher{position:fixed;right:24px;bottom:24px;width:56px;height:56px;border-radius:50%;border:0;background:#2456d6;color:#fff;display:flex;align-items:center;justify-content:center;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}",
@@ -29,7 +31,17 @@
     ".tdm-msg a{color:inherit;font-weight:600}",
     ".tdm-form{display:flex;border-top:1px solid #e1e5ee}.tdm-form textarea{flex:1;border:0;padding:12px;resize:none;font:inherit;outline:none}",
     ".tdm-form button{border:0;background:#fff;color:#2456d6;font-weight:600;padding:0 16px;cursor:pointer}",
-    ".tdm-status{font-size:12px;color:#6b7280;padding:4px 12px;background:#f5f7fb}"
+    ".tdm-status{font-size:12px;color:#6b7280;padding:4px 12px;background:#f5f7fb}",
+    ".tdm-typing{font-size:12px;color:#2456d6;font-style:italic;padding:0 12px;min-height:0;background:#f5f7fb}",
+    ".tdm-offline{margin:0;padding:10px 12px;background:#fff7ed;border-top:1px solid #fed7aa;font-size:13px}",
+    ".tdm-offline form{display:flex;gap:6px;margin-top:6px}.tdm-offline input{flex:1;padding:6px 8px;border:1px solid #d1d5db;border-radius:6px;font:inherit}",
+    ".tdm-offline button,.tdm-csat .tdm-rate{border:0;background:#2456d6;color:#fff;border-radius:6px;padding:6px 10px;cursor:pointer;font:inherit}",
+    ".tdm-csat{margin:8px auto;padding:10px;background:#fff;border:1px solid #e1e5ee;border-radius:12px;text-align:center;max-width:92%}",
+    ".tdm-stars{display:flex;justify-content:center;gap:4px;margin:6px 0}",
+    ".tdm-star{border:0;background:none;font-size:26px;line-height:1;color:#d1d5db;cursor:pointer;padding:0 2px}",
+    ".tdm-star.tdm-on{color:#f59e0b}",
+    ".tdm-csat textarea{width:100%;box-sizing:border-box;border:1px solid #d1d5db;border-radius:6px;padding:6px;font:inherit;resize:none;margin-bottom:6px}",
+    ".tdm-thanks{color:#166534;font-weight:600}"
   ].join("\n");
 
   function el(tag, cls, text) {
@@ -55,12 +67,15 @@
     "Hi! Ask about orders, shipping, returns, payments or your account. You can ask for a person at any time.");
   log.appendChild(welcome);
   var statusLine = el("div", "tdm-status"); statusLine.id = "tandem-status";
+  var typingLine = el("div", "tdm-typing"); typingLine.id = "tandem-typing"; typingLine.setAttribute("aria-live", "polite");
+  var offline = el("div", "tdm-offline"); offline.id = "tandem-offline"; offline.style.display = "none";
   var form = el("form", "tdm-form");
   var input = el("textarea"); input.rows = 2; input.placeholder = "Type your question\u2026";
   input.id = "tandem-input"; input.maxLength = 4000;
   var send = el("button", null, "Send"); send.type = "submit"; send.id = "tandem-send";
   form.appendChild(input); form.appendChild(send);
-  panel.appendChild(head); panel.appendChild(log); panel.appendChild(statusLine); panel.appendChild(form);
+  panel.appendChild(head); panel.appendChild(log); panel.appendChild(typingLine); panel.appendChild(statusLine);
+  panel.appendChild(offline); panel.appendChild(form);
   document.body.appendChild(launcher); document.body.appendChild(panel);
 
   launcher.addEventListener("click", function () {
@@ -90,14 +105,128 @@
       node.appendChild(el("br")); node.appendChild(link);
     }
     log.appendChild(node);
+    if (message.sender_type === "agent") { showTyping(null); if (state.waiting) refreshQueue(); }  // someone has the chat now
+    if (message.meta && message.meta.kind === "csat_request") log.appendChild(ratingPrompt(message.meta.ticket_id));
     log.scrollTop = log.scrollHeight;
   }
 
   function showConversationStatus(status) {
+    if (!status) return;
+    var changed = state.status !== status;
     state.status = status;
-    if (status === "human") setStatus("A support agent has this conversation.");
+    if (status === "human") { if (changed) setStatus("Connecting you to a support agent\u2026"); }  // refreshQueue says more
     else if (status === "resolved") setStatus("This conversation was resolved. Write again any time.");
     else setStatus("");
+    if (changed || status !== "human") refreshQueue();
+  }
+
+  /* ---- typing: "<agent> is typing…" in, throttled hints out ---- */
+
+  function showTyping(name) {
+    clearTimeout(state.typingTimer);
+    typingLine.textContent = name ? name + " is typing\u2026" : "";
+    if (name) state.typingTimer = setTimeout(function () { typingLine.textContent = ""; }, TYPING_SHOWN_MS);
+  }
+
+  function sendTyping() {
+    // Only people read typing hints; the bot does not need them.
+    if (state.status !== "human" || !state.socket || state.socket.readyState !== WebSocket.OPEN) return;
+    if (Date.now() - state.lastTypingSent < TYPING_SEND_MS) return;
+    state.lastTypingSent = Date.now();
+    state.socket.send(JSON.stringify({ type: "typing" }));
+  }
+
+  /* ---- the queue: place and wait while nobody has the chat; offline notice ---- */
+
+  function refreshQueue() {
+    clearTimeout(state.queueTimer);
+    if (!state.id || state.status !== "human") { state.waiting = false; offline.style.display = "none"; return; }
+    api("GET", "/api/v1/conversations/" + state.id + "/queue").then(function (q) {
+      // Nobody has the chat yet: keep the place (or the offline notice) fresh.
+      state.waiting = q.status === "new";
+      var away = state.waiting && (q.reply_by_email || q.open_now === false);
+      if (state.waiting) state.queueTimer = setTimeout(refreshQueue, QUEUE_POLL_MS);
+      if (away) {
+        setStatus("");  // the offline notice says how we follow up
+      } else if (q.position !== null && q.position !== undefined) {
+        var wait = q.eta_seconds ? " \u2014 about " + Math.max(1, Math.round(q.eta_seconds / 60)) + " min" : "";
+        setStatus("You are number " + q.position + " in the queue" + wait + ". A support agent will be with you soon.");
+      } else {
+        setStatus("A support agent has this conversation.");
+      }
+      showOffline(q, away);
+    }, function () { setStatus("A support agent will answer here."); });
+  }
+
+  function showOffline(q, away) {
+    offline.textContent = "";
+    offline.style.display = away ? "" : "none";
+    if (!away) return;
+    var when = q.next_open_at ? " We are back " + new Date(q.next_open_at).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" }) + "." : "";
+    if (q.email_known) {
+      offline.appendChild(document.createTextNode("Nobody is available right now." + when + " We will answer by e-mail."));
+      return;
+    }
+    offline.appendChild(document.createTextNode("Nobody is available right now." + when + " Leave your e-mail and we will reply there."));
+    var contact = el("form"); contact.id = "tandem-contact";
+    var email = el("input"); email.type = "email"; email.required = true; email.placeholder = "you@example.com"; email.id = "tandem-email";
+    var save = el("button", null, "Send"); save.type = "submit";
+    contact.appendChild(email); contact.appendChild(save);
+    contact.addEventListener("submit", function (e) {
+      e.preventDefault();
+      api("PUT", "/api/v1/conversations/" + state.id + "/contact", { email: email.value.trim() })
+        .then(function () { offline.textContent = "Thanks! We will reply to " + email.value.trim() + "."; })
+        .catch(function (err) { setStatus("Not saved: " + err.message); });
+    });
+    offline.appendChild(contact);
+  }
+
+  /* ---- CSAT: five stars and an optional comment under the rating request ---- */
+
+  function ratedKey() { return storageKey + ".rated"; }
+  function alreadyRated(ticketId) {
+    try { return (JSON.parse(localStorage.getItem(ratedKey()) || "[]")).indexOf(ticketId) >= 0; } catch (e) { return false; }
+  }
+  function rememberRated(ticketId) {
+    var rated = [];
+    try { rated = JSON.parse(localStorage.getItem(ratedKey()) || "[]"); } catch (e) { rated = []; }
+    rated.push(ticketId); localStorage.setItem(ratedKey(), JSON.stringify(rated));
+  }
+
+  function thanks(box) { box.textContent = ""; box.appendChild(el("div", "tdm-thanks", "Thanks for your rating!")); }
+
+  function ratingPrompt(ticketId) {
+    var box = el("div", "tdm-csat"); box.setAttribute("data-ticket-id", ticketId);
+    if (alreadyRated(ticketId)) { thanks(box); return box; }
+    var chosen = 0, stars = el("div", "tdm-stars"), buttons = [];
+    for (var score = 1; score <= 5; score++) {
+      var star = el("button", "tdm-star", "\u2605"); star.type = "button";
+      star.setAttribute("data-score", score); star.setAttribute("aria-label", score + " of 5");
+      star.addEventListener("click", pick(score));
+      buttons.push(star); stars.appendChild(star);
+    }
+    var comment = el("textarea"); comment.rows = 2; comment.maxLength = 2000; comment.placeholder = "Anything to add? (optional)";
+    comment.className = "tdm-comment";
+    var submit = el("button", "tdm-rate", "Send rating"); submit.type = "button"; submit.disabled = true;
+    submit.addEventListener("click", function () {
+      submit.disabled = true;
+      var body = { score: chosen };
+      if (comment.value.trim()) body.comment = comment.value.trim();
+      api("POST", "/api/v1/conversations/" + state.id + "/csat", body)
+        .then(function () { rememberRated(ticketId); thanks(box); })
+        .catch(function (err) {
+          if (err.status === 409) { rememberRated(ticketId); thanks(box); return; }  // rated already
+          submit.disabled = false; setStatus("Rating not sent: " + err.message);
+        });
+    });
+    box.appendChild(stars); box.appendChild(comment); box.appendChild(submit);
+    function pick(value) {
+      return function () {
+        chosen = value; submit.disabled = false;
+        buttons.forEach(function (b, i) { b.classList.toggle("tdm-on", i < value); });
+      };
+    }
+    return box;
   }
 
   function api(method, path, body) {
@@ -147,6 +276,8 @@
       var event = JSON.parse(e.data);
       if (event.type === "message.created") { render(event.message); showConversationStatus(event.conversation_status); }
       else if (event.type === "conversation.status") showConversationStatus(event.status);
+      else if (event.type === "queue.changed") refreshQueue();
+      else if (event.type === "typing" && event.sender_type === "agent") showTyping(event.name || "Support agent");
       else if (event.type === "error") setStatus(event.message);
       else if (event.type === "ack") { send.disabled = false; }
     };
@@ -180,6 +311,7 @@
       }
     });
   });
+  input.addEventListener("input", sendTyping);
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
   });
