@@ -160,6 +160,29 @@ def can_see(session: Session, ticket: Ticket, viewer: Principal) -> bool:
             or session.get(TicketWatcher, (ticket.id, viewer.user_id)) is not None)
 
 
+@dataclass(frozen=True)
+class ViewerScope:
+    """The same rule as `can_see`, read once (teams, watched tickets) and then applied to
+    many tickets in memory: for streams of live events."""
+
+    user_id: int
+    all_teams: bool
+    team_ids: frozenset[int]
+    watched: frozenset[int]
+
+    def sees(self, ticket: Ticket | None) -> bool:
+        return (ticket is None or self.all_teams or ticket.team_id is None
+                or ticket.assignee_id == self.user_id or ticket.team_id in self.team_ids
+                or ticket.id in self.watched)
+
+
+def scope_of(session: Session, viewer: Principal) -> ViewerScope:
+    watched = session.scalars(select(TicketWatcher.ticket_id)
+                              .where(TicketWatcher.user_id == viewer.user_id))
+    return ViewerScope(viewer.user_id, viewer.can(Permission.TICKETS_ALL_TEAMS),
+                       frozenset(team_ids_of(session, viewer.user_id)), frozenset(watched))
+
+
 def get_visible_ticket(session: Session, ticket_id: int, viewer: Principal) -> Ticket:
     ticket = get_ticket(session, ticket_id)
     if not can_see(session, ticket, viewer):
@@ -338,7 +361,8 @@ def customer_replied(session: Session, ticket: Ticket) -> None:
         _move(session, ticket, S.OPEN if ticket.assignee_id else S.NEW, actor_id=None,
               note="customer replied")
     sla.on_customer_message(session, ticket, now)
-    publish_after_commit(session, QUEUE_TOPIC, {"type": "ticket.updated", "ticket_id": ticket.id})
+    # No ticket.updated here: agents get the message itself, and status moves announce
+    # themselves; one event per customer message is what keeps busy consoles quick.
 
 
 def queue_status(session: Session, conversation: Conversation) -> dict[str, Any]:
@@ -726,6 +750,7 @@ def transfer(session: Session, ticket_id: int, actor: Principal, *, team_id: int
     if not text:
         raise ValidationFailed("a transfer needs a note for the receiving team", field="note")
     add_note(session, ticket.id, actor, f"Transferred: {text}")
+    previous_team_id = ticket.team_id
     before = {"team_id": ticket.team_id, "assignee_id": ticket.assignee_id,
               "status": ticket.status}
     ticket.team_id = team_id
@@ -736,7 +761,7 @@ def transfer(session: Session, ticket_id: int, actor: Principal, *, team_id: int
                    after={"team_id": team_id, "assignee_id": None, "status": ticket.status},
                    note=text)
     routing.announce_queue_change(session, ticket_id, ticket.team_id)
-    routing.announce_queue_change(session, ticket_id, before["team_id"])  # the queue it left
+    routing.announce_queue_change(session, ticket_id, previous_team_id)  # the queue it left
     session.flush()
     routing.auto_assign(session, ticket)
     return ticket
