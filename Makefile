@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint typecheck pytest bench-bot bench-nlu bench-kb clean
+.PHONY: install run test lint typecheck pytest bench-bot bench-nlu bench-kb bench-console clean
 
 install: $(VENV)/.installed $(RASA_VENV)/.installed /usr/bin/chromium
 
@@ -59,6 +59,11 @@ bench-nlu: install
 # writes bench/results/kb_banking77.json.
 bench-kb: install
 	nice -n 10 $(BIN)/python -m bench.kb_banking77
+
+# The human path: 50 customers and 5 agents over WebSockets against the api (no Rasa: every
+# chat is handed off); writes bench/results/console.json (docs/benchmarks.md).
+bench-console: install
+	$(BIN)/python -m bench.console
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from agent_console.masking import mask_event
@@ -30,12 +31,16 @@ TYPING_INTERVAL_SECONDS = 2.0
 
 
 def _authorize_socket(token: str | None) -> Principal:
-    """Checked at connect and again for every event, so a disabled user or a role change
-    stops the stream at once."""
+    """Checked at connect (this touches the session's last-seen time) and again for every
+    delivery (_events_for), so a disabled user or a role change stops the stream at once."""
+    with session_scope() as session:
+        return _principal(session, token)
+
+
+def _principal(session: Session, token: str | None) -> Principal:
     if not token:
         raise AuthenticationRequired("log in first (no session cookie or token)")
-    with session_scope() as session:
-        principal = resolve_token(session, token)
+    principal = resolve_token(session, token)
     if principal.mfa_enrolment_required or not principal.can(Permission.TICKETS_READ):
         raise PermissionDenied("this needs the permission 'tickets.read'")
     return principal
@@ -46,9 +51,9 @@ def _events_for(token: str | None, events: list[dict[str, Any]]) -> list[dict[st
     user or a role change stops the stream at once), scoped to the caller's teams, masked
     without pii.read. Events that queued up meanwhile are judged together, with one read of
     the caller's teams and one ticket lookup per conversation, so a busy stream keeps up."""
-    principal = _authorize_socket(token)
     shown: list[dict[str, Any]] = []
     with session_scope() as session:
+        principal = _principal(session, token)
         scope = handoff.scope_of(session, principal)
         latest: dict[str, Ticket | None] = {}
         for event in events:
