@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter
@@ -17,7 +17,7 @@ from core.auth.roles import role_permissions
 from core.auth.service import Principal
 from core.database import DbSession, utcnow
 from core.settings import get_settings
-from handoff import routing
+from handoff import csat, routing
 from handoff import service as handoff
 from handoff.models import AgentPresence, SlaState, Team, TeamMember, Ticket, TicketStatus
 
@@ -80,6 +80,7 @@ def supervisor_overview(principal: TicketsAssign, session: DbSession) -> dict[st
     team_ids = [t.id for t in teams]
     scope = None if principal.can(Permission.TICKETS_ALL_TEAMS) else team_ids
     now = utcnow()
+    month_ago = now - timedelta(days=30)
     waiting = session.execute(
         select(Ticket.team_id, func.count(), func.min(Ticket.created_at))
         .where(Ticket.status == TicketStatus.NEW, Ticket.merged_into_id.is_(None))
@@ -95,7 +96,9 @@ def supervisor_overview(principal: TicketsAssign, session: DbSession) -> dict[st
         team_rows.append({"id": team.id, "name": team.name,
                           "assignment_policy": team.assignment_policy, "queued": count,
                           "longest_wait_seconds": wait_seconds(oldest),
-                          "online_agents": len(routing.online_agent_ids(session, team.id))})
+                          "online_agents": len(routing.online_agent_ids(session, team.id)),
+                          "csat_30d": csat.csat_summary(session, team_id=team.id,
+                                                        since=month_ago)})
     if None in by_team:  # unrouted tickets are everyone's (see handoff.service.visible_to)
         count, oldest = by_team[None]
         team_rows.append({"id": None, "name": "Unrouted", "assignment_policy": "manual",
@@ -113,7 +116,8 @@ def supervisor_overview(principal: TicketsAssign, session: DbSession) -> dict[st
                    "status": presence[a.id].status if a.id in presence else "offline",
                    "capacity": (presence[a.id].capacity if a.id in presence
                                 else get_settings().agent_default_capacity),
-                   "load": load.get(a.id, 0), "team_ids": sorted(memberships.get(a.id, []))}
+                   "load": load.get(a.id, 0), "team_ids": sorted(memberships.get(a.id, [])),
+                   "csat_30d": csat.csat_summary(session, agent_id=a.id, since=month_ago)}
                   for a in agents]
     active = handoff.list_queue(session, view="all", viewer=principal)
     risk_rows = [r for r in handoff.describe_tickets(session, active)

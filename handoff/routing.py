@@ -31,6 +31,7 @@ from handoff.models import (
     AgentPresence,
     AgentStatus,
     AssignmentPolicy,
+    BusinessCalendar,
     Priority,
     RoutingRule,
     Team,
@@ -120,8 +121,6 @@ def rule_to_dict(rule: RoutingRule) -> dict[str, Any]:
 
 def configure_team(session: Session, team_id: int, *, assignment_policy: str | None,
                    calendar_id: int | None, clear_calendar: bool = False) -> Team:
-    from handoff.models import BusinessCalendar
-
     team = session.get(Team, team_id)
     if team is None:
         raise NotFound(f"team {team_id} does not exist", field="team_id")

@@ -29,6 +29,7 @@ from core.settings import get_settings
 from handoff import business_hours, csat, history, routing, sla
 from handoff.models import (
     ACTIVE_STATUSES,
+    BusinessCalendar,
     HandoffReason,
     Priority,
     Team,
@@ -322,9 +323,8 @@ def _route_to_people(session: Session, conversation: Conversation, ticket: Ticke
               "email_known": bool(conversation.customer_email)})
 
 
-def team_calendar(session: Session, team: Team | None) -> Any:
-    from handoff.models import BusinessCalendar
-
+def team_calendar(session: Session, team: Team | None) -> BusinessCalendar | None:
+    """The team's business hours; None means the team works around the clock."""
     if team is None or team.calendar_id is None:
         return None
     return session.get(BusinessCalendar, team.calendar_id)

@@ -68,7 +68,8 @@
   function renderTeams(teams) {
     fill("teams", teams.map(function (team) {
       var tr = row([team.name, T.humanize(team.assignment_policy), team.queued,
-        team.longest_wait_seconds ? T.formatDuration(team.longest_wait_seconds) : "—", team.online_agents]);
+        team.longest_wait_seconds ? T.formatDuration(team.longest_wait_seconds) : "—", team.online_agents,
+        csatText(team.csat_30d)]);
       tr.setAttribute("data-team-id", team.id);
       return tr;
     }), "No teams.", 5);
@@ -93,12 +94,17 @@
     return box;
   }
 
+  /* "4.6 (12)": the average 1-5 rating of the last 30 days and how many ratings. */
+  function csatText(summary) {
+    return summary && summary.count ? summary.average.toFixed(1) + " (" + summary.count + ")" : "—";
+  }
+
   function renderAgents(agents) {
     fill("agents", agents.map(function (agent) {
-      var tr = row([agent.display_name, statusCell(agent.status), loadBar(agent)]);
+      var tr = row([agent.display_name, statusCell(agent.status), loadBar(agent), csatText(agent.csat_30d)]);
       tr.setAttribute("data-agent-id", agent.id);
       return tr;
-    }), "No agents in your teams.", 3);
+    }), "No agents in your teams.", 4);
   }
 
   function reassignControl(ticket) {

@@ -193,3 +193,21 @@ def test_waiting_customers_hear_when_the_queue_moves(client):
     assert event == {"type": "queue.changed"}
     assert client.get(f"/api/v1/conversations/{second_cid}/queue",
                       headers=second).json()["position"] == 1
+
+
+def test_ratings_show_on_the_supervisor_overview(client):
+    cid, customer = _waiting_ticket(client)
+    alex = login(client, "alex@example.test", PASSWORD)
+    ticket = _ticket_of(client, alex, cid)
+    client.post(f"/api/v1/agent/tickets/{ticket['id']}/claim", headers=alex)
+    client.post(f"/api/v1/agent/tickets/{ticket['id']}/solve", headers=alex)
+    rated = client.post(f"/api/v1/conversations/{cid}/csat", headers=customer,
+                        json={"score": 4, "comment": "quick and kind"})
+    assert rated.status_code == 201, rated.text
+    sam = login(client, "sam@example.test", PASSWORD)
+    overview = client.get("/api/v1/agent/supervisor/overview", headers=sam).json()
+    alex_id = client.get("/api/v1/auth/me", headers=alex).json()["id"]
+    alex_row = next(a for a in overview["agents"] if a["id"] == alex_id)
+    assert alex_row["csat_30d"]["count"] == 1 and alex_row["csat_30d"]["average"] == 4.0
+    detail = client.get(f"/api/v1/agent/tickets/{ticket['id']}", headers=alex).json()
+    assert detail["csat"]["score"] == 4 and detail["csat"]["comment"] == "quick and kind"
