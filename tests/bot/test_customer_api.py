@@ -144,10 +144,11 @@ def test_websocket_send_reports_bad_input_and_stores_valid_messages(client):
         error = ws.receive_json()
         assert error["type"] == "error" and error["field"] == "text"
         ws.send_json({"type": "message", "text": "anyone there?", "client_message_id": "b"})
-        # The message, the bot-down notice, the hand-off's "away" notice, the status, the ack.
-        events = [ws.receive_json() for _ in range(5)]
+        # The message, the bot-down notice, the hand-off's "away" notice, the status, a queue
+        # update for the waiting customer, and the ack that closes the turn.
+        events = [ws.receive_json() for _ in range(6)]
     kinds = [e["type"] for e in events]
     assert sorted(kinds) == ["ack", "conversation.status", "message.created", "message.created",
-                             "message.created"]
+                             "message.created", "queue.changed"]
     texts = [e["message"]["text"] for e in events if e["type"] == "message.created"]
     assert "anyone there?" in texts
