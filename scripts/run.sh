@@ -18,11 +18,13 @@ cat <<TXT
 
   Customer widget (demo shop)  http://${host}:${port}/widget/demo
   Agent console                http://${host}:${port}/console
+  Supervisor view              http://${host}:${port}/console/supervisor
   Knowledge-base editor        http://${host}:${port}/kb/editor
   Administration               http://${host}:${port}/admin  (administrators enrol TOTP first)
   Help centre                  http://${host}:${port}/help
   API docs                     http://${host}:${port}/docs
   Health                       http://${host}:${port}/healthz
+  Outgoing e-mail              printed by the "mail" process (a local SMTP catcher)
 
   Demo logins (password for all: $(.venv/bin/python -c 'from app.demo import DEMO_PASSWORD; print(DEMO_PASSWORD)'))
 $(.venv/bin/python -c 'from app.demo import DEMO_USERS
