@@ -14,7 +14,6 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from core.settings import get_settings
 from core.tasks import enqueue_after_commit
 from privacy import sources as _default_sources  # noqa: F401  - registers messages/tickets
 from privacy import tracker
+from privacy.sources import plain_value
 from privacy.tasks import erase_tracker_events
 
 log = logging.getLogger(__name__)
@@ -81,14 +81,6 @@ def find_customer(session: Session, query: CustomerQuery) -> CustomerRef:
                        external_ids=tuple(sorted(external)), texts=texts)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.hex()
-    return value
-
-
 def _claimed_tables() -> set[str]:
     claimed = {"conversations"}
     claimed.update(s.name for s in sources())
@@ -134,7 +126,7 @@ def export_customer(session: Session, principal: Principal, query: CustomerQuery
         if table.name in claimed or not ids:
             continue
         rows = session.execute(select(table).where(table.c.conversation_id.in_(ids))).mappings()
-        found = [{k: _plain(v) for k, v in row.items()} for row in rows]
+        found = [{k: plain_value(v) for k, v in row.items()} for row in rows]
         if found:
             other[table.name] = found
     data["other_records"] = other

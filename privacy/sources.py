@@ -8,6 +8,7 @@ source claims but that carry a ``conversation_id`` are still covered by the serv
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -70,12 +71,17 @@ def _export_ticket_records(session: Session, ref: CustomerRef) -> list[dict[str,
         table = model.__table__
         for row in session.execute(select(table).where(
                 table.c.ticket_id.in_(_their_tickets(ref)))).mappings():
-            rows.append({"table": table.name, **{k: _plain(v) for k, v in row.items()}})
+            rows.append({"table": table.name, **{k: plain_value(v) for k, v in row.items()}})
     return rows
 
 
-def _plain(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
+def plain_value(value: Any) -> Any:
+    """A column value as JSON can carry it (exports)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
 
 
 def _erase_ticket_records(session: Session, ref: CustomerRef) -> int:

@@ -87,6 +87,10 @@ class LiveStack:
             [str(BIN / "tandem"), "bot", "run"], env=self.env(), cwd=REPO,
             stdout=open(logs / "rasa.log", "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
 
+    def is_ready(self, health: httpx.Response) -> bool:
+        """Every check of /healthz passes."""
+        return health.status_code == 200
+
     def wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         last = ""
@@ -98,7 +102,7 @@ class LiveStack:
             try:
                 response = httpx.get(f"{self.api_url}/healthz", timeout=5)
                 last = response.text
-                if response.status_code == 200:
+                if self.is_ready(response):
                     return
             except httpx.HTTPError as exc:
                 last = repr(exc)
