@@ -16,6 +16,10 @@ class Permission(StrEnum):
     KB_READ = "kb.read"
     KB_EDIT = "kb.edit"
     KB_PUBLISH = "kb.publish"
+    # The learning loop: review candidates, build training sets (training.*), then train and
+    # promote models (models.*).
+    TRAINING_READ = "training.read"
+    TRAINING_ANNOTATE = "training.annotate"
     MODELS_TRAIN = "models.train"
     MODELS_PROMOTE = "models.promote"
     REPORTS_READ = "reports.read"
@@ -50,7 +54,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.AGENT: frozenset({P.TICKETS_READ, P.TICKETS_REPLY, P.KB_READ, P.PII_READ}),
     Role.KNOWLEDGE_EDITOR: frozenset({P.KB_READ, P.KB_EDIT, P.KB_PUBLISH}),
-    Role.ML_ENGINEER: frozenset({P.MODELS_TRAIN, P.MODELS_PROMOTE, P.REPORTS_READ, P.KB_READ}),
+    Role.ML_ENGINEER: frozenset({P.TRAINING_READ, P.TRAINING_ANNOTATE, P.MODELS_TRAIN,
+                                 P.MODELS_PROMOTE, P.REPORTS_READ, P.KB_READ}),
     Role.ANALYST: frozenset({P.REPORTS_READ, P.REPORTS_EXPORT}),
     Role.TECHNICAL_SUPPORT: frozenset({P.SYSTEM_READ, P.AUDIT_READ}),
 }
