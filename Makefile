@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 
 .PHONY: install run test lint typecheck pytest bench-bot bench-nlu bench-kb bench-console clean
 
-install: $(VENV)/.installed $(RASA_VENV)/.installed /usr/bin/chromium
+install: $(VENV)/.installed $(RASA_VENV)/.installed /usr/bin/chromium node_modules/.installed
 
 # Browser tests drive Debian's Chromium (Playwright cannot download browsers here).
 /usr/bin/chromium:
@@ -23,6 +23,12 @@ $(VENV)/.installed: requirements/platform.lock pyproject.toml
 	@$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION) 2>&1 | { grep -v "^WARNING: Location" || true; }
 	$(BIN)/uv pip install --quiet --python $(BIN)/python $(FIND_LINKS) -r requirements/platform.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+# The staff pages' chart library (echarts), pinned by package-lock.json and served from
+# node_modules by the api (reporting/pages.py); never copied into the repository.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
 	@touch $@
 
 # Rasa 3.6.21 declares Python <3.11 but runs on 3.11; its pins are resolved once into
