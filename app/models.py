@@ -9,7 +9,8 @@ from core.database import Base
 from handoff import models as handoff_models
 from integrations import models as integrations_models
 from knowledge_base import models as knowledge_base_models
+from training import models as training_models
 
 MODEL_MODULES = (auth_models, audit, conversations_models, handoff_models,
-                 knowledge_base_models, integrations_models)
+                 knowledge_base_models, integrations_models, training_models)
 metadata = Base.metadata

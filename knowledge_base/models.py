@@ -18,6 +18,11 @@ class ArticleStatus(StrEnum):
     ARCHIVED = "archived"
 
 
+class ArticleOrigin(StrEnum):
+    EDITOR = "editor"
+    AGENT = "agent"  # an agent's reply that resolved a question the KB could not answer
+
+
 class Article(Base):
     __tablename__ = "kb_articles"
 
@@ -38,6 +43,10 @@ class Article(Base):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     last_editor_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    # Who started it: editors, or an agent's reply turned into a draft (training.article_drafts)
+    # so editors can filter the drafts that came from agents.
+    origin: Mapped[str] = mapped_column(String(20), default=ArticleOrigin.EDITOR,
+                                        server_default=ArticleOrigin.EDITOR, index=True)
 
 
 class ArticleVersion(Base):
@@ -76,6 +85,8 @@ class ArticleRating(Base):
         ForeignKey("kb_articles.id", ondelete="SET NULL"), nullable=True, index=True)
     query: Mapped[str] = mapped_column(Text)
     helpful: Mapped[bool] = mapped_column(Boolean)
+    # The customer's optional word on what was missing (customer text: erased with them).
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -1,0 +1,144 @@
+"""Agents' labels on handed-off conversations (training.labels), on both backends."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from conversations import service as conversations
+from conversations.models import SenderType
+from core.database import utcnow
+from core.errors import NotFound, ValidationFailed
+from handoff import service as handoff
+from handoff.models import Team
+from knowledge_base.models import Article
+from tests.factories import make_conversation, make_ticket, make_user, principal_of
+from training import labels
+from training.models import ConversationLabel
+
+
+def _bot(session, conversation, text, **meta):
+    conversations.add_message(session, conversation, sender_type=SenderType.BOT, body=text,
+                              meta=meta)
+
+
+def _handed_off_chat(session):
+    """Small talk the bot answered, then a question it could not handle, then the ask for a
+    person; the agent's part comes after the hand-off."""
+    conversation, _ = make_conversation(session, channel="widget")
+    conversations.add_customer_message(session, conversation, "hello there", None)
+    _bot(session, conversation, "Hi! How can I help?", kind="answer", intent="greet",
+         confidence=0.97, decision="answer")
+    conversations.add_customer_message(
+        session, conversation, "my parcel came crushed and the insurance form rejects me", None)
+    _bot(session, conversation, "Do you mean shipping or returns?", kind="clarify",
+         intent="ask_shipping", confidence=0.41, decision="clarify")
+    conversations.add_customer_message(session, conversation, "let me talk to a person", None)
+    _bot(session, conversation, "Handing you over.", kind="handoff", intent="request_human",
+         confidence=0.95, decision="handoff")
+    ticket = handoff.hand_off(session, conversation, handoff.HandoffSignal(
+        reason="low_nlu_confidence", intent="ask_shipping", confidence=0.41))
+    session.flush()
+    return conversation, ticket
+
+
+def _article(session):
+    article = Article(slug="damaged-parcels", title="Damaged parcels", body="Claim within 14 days",
+                      category="shipping", tags=[], alternative_questions=[], status="published")
+    session.add(article)
+    session.flush()
+    return article
+
+
+def test_label_keeps_the_text_that_needed_a_human_and_the_bots_guess(session):
+    agent = principal_of(make_user(session))
+    _conversation, ticket = _handed_off_chat(session)
+    article = _article(session)
+
+    label = labels.label_conversation(session, ticket_id=ticket.id, actor=agent,
+                                      intent="ask_shipping", out_of_scope=False,
+                                      article_id=article.id)
+
+    # The greeting was answered and the bare request for a person says nothing: left out.
+    assert label.text == "my parcel came crushed and the insurance form rejects me"
+    assert label.predicted_intent == "ask_shipping"
+    assert label.predicted_confidence == pytest.approx(0.41)
+    assert label.article_id == article.id and label.labelled_by_id == agent.user_id
+    assert label.channel == "widget"
+    assert labels.labelled_examples(session) == [
+        ("my parcel came crushed and the insurance form rejects me", "ask_shipping")]
+
+
+def test_labelling_again_replaces_the_label_and_out_of_scope_reads_as_none(session):
+    agent = principal_of(make_user(session))
+    _conversation, ticket = _handed_off_chat(session)
+    labels.label_conversation(session, ticket_id=ticket.id, actor=agent, intent="ask_shipping",
+                              out_of_scope=False, article_id=None)
+    labels.label_conversation(session, ticket_id=ticket.id, actor=agent, intent=None,
+                              out_of_scope=True, article_id=None)
+
+    assert session.scalar(select(func.count()).select_from(ConversationLabel)) == 1
+    [(text, intent)] = labels.labelled_examples(session)
+    assert intent is None and "insurance form" in text
+
+
+def test_a_customer_who_asked_for_a_person_at_once_is_labelled_by_what_they_told_the_agent(
+        session):
+    agent = principal_of(make_user(session))
+    conversation, _ = make_conversation(session)
+    conversations.add_customer_message(session, conversation, "agent please", None)
+    _bot(session, conversation, "Handing you over.", kind="handoff", intent="request_human",
+         confidence=0.99, decision="handoff")
+    ticket = handoff.hand_off(session, conversation, handoff.HandoffSignal(
+        reason="customer_request", intent="request_human", confidence=0.99))
+    session.flush()
+    label = labels.label_conversation(session, ticket_id=ticket.id, actor=agent,
+                                      intent="ask_payments", out_of_scope=False, article_id=None)
+    # Only the request for a person was before the hand-off: it is all there is to label.
+    assert label.text == "agent please"
+
+
+@pytest.mark.parametrize(("intent", "out_of_scope", "article_id", "field"), [
+    ("no_such_intent", False, None, "intent"),
+    (None, False, None, "intent"),  # neither an intent nor out of scope
+    ("ask_shipping", True, None, "intent"),  # both
+    ("ask_shipping", False, 987654, "article_id"),
+])
+def test_bad_labels_name_the_field_and_store_nothing(session, intent, out_of_scope, article_id,
+                                                     field):
+    agent = principal_of(make_user(session))
+    _conversation, ticket = _handed_off_chat(session)
+    with pytest.raises(ValidationFailed) as failure:
+        labels.label_conversation(session, ticket_id=ticket.id, actor=agent, intent=intent,
+                                  out_of_scope=out_of_scope, article_id=article_id)
+    assert failure.value.field == field
+    assert labels.labelled_examples(session) == []
+
+
+def test_an_agent_outside_the_team_cannot_label_it(session):
+    team = Team(slug="billing", name="Billing")
+    session.add(team)
+    session.flush()
+    ticket = make_ticket(session)
+    ticket.team_id = team.id
+    outsider = principal_of(make_user(session))
+    with pytest.raises(NotFound):
+        labels.label_conversation(session, ticket_id=ticket.id, actor=outsider,
+                                  intent="ask_orders", out_of_scope=False, article_id=None)
+
+
+def test_labelled_examples_since(session):
+    agent = principal_of(make_user(session))
+    first = make_ticket(session, text="where is my refund")
+    second = make_ticket(session, text="can I pay with a voucher")
+    labels.label_conversation(session, ticket_id=first.id, actor=agent, intent="ask_returns",
+                              out_of_scope=False, article_id=None)
+    label = labels.label_conversation(session, ticket_id=second.id, actor=agent,
+                                      intent="ask_payments", out_of_scope=False, article_id=None)
+    old = session.get(ConversationLabel, label.id - 1)
+    old.updated_at = utcnow() - timedelta(days=3)
+    session.flush()
+    assert labels.labelled_examples(session, since=utcnow() - timedelta(days=1)) == [
+        ("can I pay with a voucher", "ask_payments")]
