@@ -35,6 +35,7 @@ from knowledge_base import endpoints as knowledge_base
 from knowledge_base.retrieval import get_index_holder
 from nlu.encoders import get_encoder
 from privacy import endpoints as privacy
+from reporting import endpoints as reports
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ def create_app() -> FastAPI:
         integrations.router,
         kb_editor.router,
         kb_editor.pages,
+        reports.router,
     ):
         application.include_router(router)
 

@@ -43,6 +43,8 @@ TICKET_WORKERS = ("admin", "supervisor", "agent")
 SUPPORT_CONFIGURERS = ("admin", "supervisor")
 KB_READERS = ("admin", "supervisor", "agent", "knowledge_editor", "ml_engineer")
 KB_EDITORS = ("admin", "knowledge_editor")
+REPORT_READERS = ("admin", "supervisor", "ml_engineer", "analyst")
+REPORT_EXPORTERS = ("admin", "analyst")
 
 MATRIX: dict[str, Public | Allow] = {
     # --- framework and probes
@@ -175,4 +177,6 @@ MATRIX: dict[str, Public | Allow] = {
     "GET /kb/editor/new": allow(*KB_EDITORS),
     "GET /kb/editor/articles/{article_id}": allow(*KB_READERS),
     "GET /kb/editor/gaps": allow(*KB_READERS),
+    # --- reports (reports.read; supervisors team-scoped; agents only their own agent row)
+    "GET /api/v1/reports/volume": allow(*REPORT_READERS),
 }

@@ -1,0 +1,66 @@
+"""Who may read which reports, declared once for the reports API.
+
+- reports.read: analysts, ML engineers and administrators see every team; people who also
+  work tickets without tickets.all_teams (supervisors) see their own teams' conversations
+  and those not routed to any team, the same rule as their ticket queues.
+- agents have no reports.read; they may read the agents report for themselves only.
+- reports.export: the CSV downloads (analysts, administrators), each one audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from core.auth.dependencies import current_principal, require
+from core.auth.permissions import Permission
+from core.auth.service import Principal
+from core.database import DbSession
+from core.errors import PermissionDenied
+from handoff import service as handoff
+
+ReportsRead = Annotated[Principal, Depends(require(Permission.REPORTS_READ))]
+ReportsExport = Annotated[Principal, Depends(require(Permission.REPORTS_EXPORT))]
+
+
+def _agents_report_reader(request: Request, session: DbSession) -> Principal:
+    """reports.read, or an agent (tickets.reply) who will see only their own row."""
+    principal = current_principal(request, session)
+    if principal.mfa_enrolment_required:
+        raise PermissionDenied("administrators must turn on two-factor authentication first",
+                               mfa_enrolment_required=True)
+    if not (principal.can(Permission.REPORTS_READ) or principal.can(Permission.TICKETS_REPLY)):
+        raise PermissionDenied(f"this needs the permission '{Permission.REPORTS_READ.value}'")
+    return principal
+
+
+AgentsReportRead = Annotated[Principal, Depends(_agents_report_reader)]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The part of the data a caller's figures cover."""
+
+    team_ids: frozenset[int] | None  # None: every team; else these plus unrouted ones
+    only_agent_id: int | None = None  # agents without reports.read: themselves only
+
+    def sorted_teams(self) -> list[int] | None:
+        return None if self.team_ids is None else sorted(self.team_ids)
+
+
+def scope_of(session: Session, principal: Principal) -> Scope:
+    if not principal.can(Permission.REPORTS_READ):
+        return Scope(team_ids=frozenset(handoff.team_ids_of(session, principal.user_id)),
+                     only_agent_id=principal.user_id)
+    works_tickets = principal.can(Permission.TICKETS_READ)
+    if works_tickets and not principal.can(Permission.TICKETS_ALL_TEAMS):
+        return Scope(team_ids=frozenset(handoff.team_ids_of(session, principal.user_id)))
+    return Scope(team_ids=None)
+
+
+def check_team_filter(scope: Scope, team_id: int | None) -> None:
+    if team_id is not None and scope.team_ids is not None and team_id not in scope.team_ids:
+        raise PermissionDenied(f"team {team_id} is not one of your teams", field="team_id")
