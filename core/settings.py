@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     kb_clarify_threshold: float = 0.40
     max_consecutive_fallbacks: int = 2
 
+    # Model registry (training/guard.py, training/jobs.py): a candidate may trail the live
+    # model by at most this much (absolute) on correct automation and out-of-scope recall.
+    promotion_tolerance: float = 0.01
+    training_time_limit_seconds: int = 1800
+
     max_message_chars: int = 4000
 
     # Tickets: a customer reply to a solved ticket within this window reopens it; after it the

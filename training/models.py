@@ -7,9 +7,10 @@ Each helper's models live in their own section; the loop reads the bot's turn re
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 import conversations.models  # noqa: F401 - registers "conversations" for the foreign keys
@@ -85,3 +86,57 @@ class ArticleDraftOrigin(Base):
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- registry (L3)
+
+
+class ModelStatus(StrEnum):
+    TRAINING = "training"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    CANDIDATE = "candidate"  # trained; may be evaluated and promoted
+    LIVE = "live"  # the one version the bot runs on
+    RETIRED = "retired"  # was live; a rollback target
+
+
+class ModelVersion(Base):
+    """One version of the bot's learned models: the platform intent classifier, its
+    calibrated thresholds and the Rasa model, trained from one dataset snapshot.
+
+    Version 1 is the baseline: the models `tandem bot train` makes from bot/rasa, registered
+    the first time the registry is used. `live_marker` / `training_marker` are True on the
+    one live / training row and NULL elsewhere; being unique, they make a second live row or
+    a second concurrent training impossible on every backend.
+    """
+
+    __tablename__ = "model_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    # Not a foreign key: the snapshots come from an independent migration branch.
+    snapshot_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(20), default=ModelStatus.TRAINING, index=True)
+    live_marker: Mapped[bool | None] = mapped_column(Boolean, nullable=True, unique=True)
+    training_marker: Mapped[bool | None] = mapped_column(Boolean, nullable=True, unique=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    log: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Files of this version under artifact_dir: classifier, thresholds, rasa_model, ...
+    artifacts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    artifact_dir: Mapped[str] = mapped_column(String(500), default="")
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    promoted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    promote_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Heartbeat while training: a row that stops moving past the time limit is abandoned.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
