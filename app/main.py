@@ -36,6 +36,7 @@ from knowledge_base.retrieval import get_index_holder
 from nlu.encoders import get_encoder
 from privacy import endpoints as privacy
 from reporting import endpoints as reports
+from reporting import pages as report_pages
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ def create_app() -> FastAPI:
         kb_editor.router,
         kb_editor.pages,
         reports.router,
+        report_pages.pages,
     ):
         application.include_router(router)
 

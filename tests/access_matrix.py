@@ -179,4 +179,14 @@ MATRIX: dict[str, Public | Allow] = {
     "GET /kb/editor/gaps": allow(*KB_READERS),
     # --- reports (reports.read; supervisors team-scoped; agents only their own agent row)
     "GET /api/v1/reports/volume": allow(*REPORT_READERS),
+    # --- reports pages (shells: the login form without a session; data from the reports API)
+    "GET /reports": public("page shell; data comes from the reports API"),
+    "GET /reports/bot": public("page shell; data comes from the reports API"),
+    "GET /reports/teams": public("page shell; data comes from the reports API"),
+    "GET /reports/agents": public("page shell; data comes from the reports API"),
+    "GET /reports/conversations": public("page shell; data comes from the reports API"),
+    "GET /reports/conversations/{conversation_id}": public("page shell; the transcript comes "
+                                                           "from the reports API"),
+    "GET /reports/static/{name}": public("reports scripts and stylesheet; a fixed list"),
+    "GET /reports/vendor/echarts.min.js": public("the pinned chart library"),
 }

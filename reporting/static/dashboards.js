@@ -1,0 +1,378 @@
+/* The four dashboards (overview, bot, teams, agents) drawn from the reports API's typed
+ * figures (reporting/schemas.py): every Figure and Duration carries {metric, value}, which
+ * becomes the link to the conversations behind it. */
+(function () {
+  "use strict";
+  var T = window.Tandem, R = window.TandemReports, el = T.el;
+  var API = R.API, PALETTE = R.PALETTE;
+  var OUTCOME_COLORS = { contained: "#10b981", handed_off: "#2456d6", no_reply: "#f59e0b" };
+  var BACKLOG_COLORS = { new: "#2456d6", open: "#10b981", pending: "#f59e0b", on_hold: "#8b5cf6" };
+
+  /* ---------- figures ---------- */
+
+  function drillOf(figure) {
+    if (!figure || !figure.metric || !figure.conversations) return null;
+    return { metric: figure.metric, value: figure.value };
+  }
+
+  function amount(figure) { return figure && typeof figure.amount === "number" ? figure.amount : null; }
+
+  function formatFigure(figure) {
+    var v = amount(figure);
+    if (v === null) return "—";
+    switch (figure.unit) {
+      case "percent": return (Math.round(v * 10) / 10).toLocaleString() + " %";
+      case "seconds": return T.formatDuration(v);
+      case "score": return v.toFixed(2);
+      default: return R.formatCount(v);
+    }
+  }
+
+  function durationText(duration) {
+    if (!duration || duration.average_seconds === null || duration.average_seconds === undefined) return "—";
+    return T.formatDuration(duration.average_seconds);
+  }
+
+  function durationDrill(duration) {
+    if (!duration || !duration.metric || !duration.conversations) return null;
+    return { metric: duration.metric, value: duration.value };
+  }
+
+  function durationNote(duration) {
+    if (!duration || !duration.samples) return "no samples";
+    var parts = [];
+    if (duration.median_seconds !== null && duration.median_seconds !== undefined) parts.push("median " + T.formatDuration(duration.median_seconds));
+    parts.push(R.formatCount(duration.samples) + " measured");
+    if (duration.business_hours) parts.push("business hours");
+    return parts.join(" · ");
+  }
+
+  function kpiFigure(figure, label, note) {
+    return R.kpi(label || figure.label, formatFigure(figure), drillOf(figure), note);
+  }
+
+  function kpiDuration(duration, label) {
+    return R.kpi(label || duration.label, durationText(duration), durationDrill(duration), durationNote(duration));
+  }
+
+  function kpis(items) {
+    var box = el("div", "kpis");
+    items.forEach(function (item) { if (item) box.appendChild(item); });
+    return box;
+  }
+
+  function byAmount(figures) {
+    return figures.slice().sort(function (a, b) { return (amount(b) || 0) - (amount(a) || 0); });
+  }
+
+  function barsOf(figures, label, color) {
+    return figures.map(function (f, n) {
+      return { label: label ? label(f) : f.label, value: amount(f) || 0, drill: drillOf(f),
+        color: typeof color === "function" ? color(f, n) : color };
+    });
+  }
+
+  function cell(figure) { return { text: formatFigure(figure), drill: drillOf(figure) }; }
+  function durationCell(duration) { return { text: durationText(duration), drill: durationDrill(duration) }; }
+  function pctCell(figure) {
+    var v = amount(figure), c = cell(figure);
+    if (v !== null && figure.unit === "percent") c.bar = v / 100;
+    return c;
+  }
+
+  function pendingNote(meta) {
+    var parts = [R.periodText()];
+    if (meta && meta.team_scope) parts.push("your teams only");
+    if (meta && meta.pending_refresh) parts.push(meta.pending_refresh + " recent changes still being counted");
+    R.subtitle(parts.join(" · "));
+  }
+
+  function grid(children) {
+    var box = el("div", "cards");
+    children.forEach(function (c) { if (c) box.appendChild(c); });
+    return box;
+  }
+
+  /* Chart builders run once the card is in the page, so echarts knows its size. */
+  function later(box, draw) { box.__draw = draw; return box; }
+  function drawAll(root) {
+    Array.prototype.forEach.call(root.querySelectorAll(".card"), function (box) { if (box.__draw) box.__draw(box); });
+  }
+
+  /* ---------- overview (volume) ---------- */
+
+  function dayChart(box, report) {
+    var days = report.by_day;
+    if (!days.some(function (d) { return amount(d.conversations); })) { box.appendChild(R.emptyNote()); return; }
+    var axis = R.axisStyle();
+    R.chart(box, {
+      __name: "volume-by-day",
+      tooltip: { trigger: "axis", confine: true },
+      legend: { top: 0, left: 0, icon: "roundRect", itemWidth: 10, itemHeight: 10, textStyle: { color: "#6b7280" } },
+      grid: { left: 8, right: 8, top: 36, bottom: 4, containLabel: true },
+      xAxis: Object.assign({}, axis, { type: "category", data: days.map(function (d) { return R.shortDay(d.key); }), boundaryGap: true }),
+      yAxis: [Object.assign({}, axis, { type: "value", minInterval: 1, axisLine: { show: false } }),
+        Object.assign({}, axis, { type: "value", minInterval: 1, axisLine: { show: false }, splitLine: { show: false } })],
+      series: [
+        { name: "Conversations", type: "bar", barMaxWidth: 18, itemStyle: { color: PALETTE[0], borderRadius: [3, 3, 0, 0] },
+          data: days.map(function (d) { return { value: amount(d.conversations) || 0, drill: drillOf(d.conversations) }; }) },
+        { name: "Messages", type: "line", yAxisIndex: 1, smooth: true, symbol: "circle", symbolSize: 5, itemStyle: { color: PALETTE[1] }, lineStyle: { width: 2 },
+          data: days.map(function (d) { return { value: amount(d.messages) || 0, drill: drillOf(d.messages) }; }) }
+      ]
+    }, "tall");
+  }
+
+  function heatmapChart(box, report) {
+    var cells = report.heatmap, max = 0;
+    cells.forEach(function (c) { max = Math.max(max, amount(c.conversations) || 0); });
+    if (!max) { box.appendChild(R.emptyNote()); return; }
+    var hours = [];
+    for (var h = 0; h < 24; h++) hours.push(String(h).padStart(2, "0"));
+    var axis = R.axisStyle();
+    R.chart(box, {
+      __name: "volume-heatmap",
+      tooltip: { position: "top", confine: true, formatter: function (p) {
+        return R.escapeHtml(p.data.label) + ": <b>" + R.formatCount(p.data.value[2]) + "</b> conversations"; } },
+      grid: { left: 8, right: 8, top: 6, bottom: 44, containLabel: true },
+      xAxis: Object.assign({}, axis, { type: "category", data: hours, splitArea: { show: false }, axisLine: { show: false } }),
+      yAxis: Object.assign({}, axis, { type: "category", data: R.WEEKDAYS.slice().reverse(), axisLine: { show: false } }),
+      visualMap: { min: 0, max: max, calculable: false, orient: "horizontal", left: "center", bottom: 0, itemHeight: 160, itemWidth: 10,
+        text: ["busy", "quiet"], textStyle: { color: "#6b7280" }, inRange: { color: ["#f1f5f9", "#bfdbfe", "#60a5fa", "#2456d6", "#1e3a8a"] } },
+      series: [{ type: "heatmap", name: "Conversations",
+        itemStyle: { borderColor: "#fff", borderWidth: 2, borderRadius: 3 },
+        emphasis: { itemStyle: { borderColor: "#111827", borderWidth: 1 } },
+        data: cells.map(function (c) {
+          return { value: [c.hour, 6 - c.weekday, amount(c.conversations) || 0], label: c.conversations.label, drill: drillOf(c.conversations) };
+        }) }]
+    });
+  }
+
+  function hourChart(box, report) {
+    var hours = report.by_hour;
+    if (!hours.some(function (b) { return amount(b.conversations); })) { box.appendChild(R.emptyNote()); return; }
+    var axis = R.axisStyle();
+    R.chart(box, {
+      __name: "volume-by-hour",
+      tooltip: { trigger: "axis", confine: true },
+      grid: { left: 8, right: 8, top: 12, bottom: 4, containLabel: true },
+      xAxis: Object.assign({}, axis, { type: "category", data: hours.map(function (b) { return b.label.slice(0, 2); }) }),
+      yAxis: Object.assign({}, axis, { type: "value", minInterval: 1, axisLine: { show: false } }),
+      series: [{ type: "bar", name: "Conversations", barMaxWidth: 14, itemStyle: { color: PALETTE[3], borderRadius: [3, 3, 0, 0] },
+        data: hours.map(function (b) { return { value: amount(b.conversations) || 0, drill: drillOf(b.conversations) }; }) }]
+    }, "short");
+  }
+
+  function backlogChart(box, report) {
+    var total = report.backlog.reduce(function (s, f) { return s + (amount(f) || 0); }, 0);
+    if (!total) { box.appendChild(R.emptyNote("No open tickets right now.")); return; }
+    R.chart(box, {
+      __name: "volume-backlog",
+      tooltip: { trigger: "item", confine: true, formatter: "{b}: <b>{c}</b> ({d} %)" },
+      legend: { bottom: 0, icon: "circle", itemWidth: 9, textStyle: { color: "#6b7280" } },
+      series: [{ type: "pie", name: "Backlog", radius: ["48%", "72%"], center: ["50%", "44%"], avoidLabelOverlap: true,
+        label: { show: true, position: "center", formatter: function () { return "{n|" + R.formatCount(total) + "}\n{t|active}"; },
+          rich: { n: { fontSize: 24, fontWeight: 650, color: "#111827" }, t: { fontSize: 12, color: "#6b7280", padding: [4, 0, 0, 0] } } },
+        emphasis: { label: { show: true } }, labelLine: { show: false },
+        itemStyle: { borderColor: "#fff", borderWidth: 2 },
+        data: report.backlog.map(function (f) {
+          return { name: T.humanize(f.label), value: amount(f) || 0, drill: drillOf(f), itemStyle: { color: BACKLOG_COLORS[f.value] } };
+        }) }]
+    });
+  }
+
+  R.RENDERERS.overview = function (get) {
+    return get(API + "/volume").then(function (report) {
+      report.by_team.forEach(function (b) { if (b.key !== "none") R.rememberTeam(b.key, b.label); });
+      return function (body) {
+        pendingNote(report.meta);
+        var backlogTotal = report.backlog.reduce(function (s, f) { return s + (amount(f) || 0); }, 0);
+        var perConversation = amount(report.conversations) ? amount(report.messages) / amount(report.conversations) : null;
+        body.appendChild(kpis([
+          kpiFigure(report.conversations, "Conversations", "started in the period"),
+          kpiFigure(report.messages, "Messages", perConversation === null ? null : perConversation.toFixed(1) + " per conversation"),
+          kpiFigure(report.customer_messages, "Customer messages", "written by customers"),
+          R.kpi("Backlog now", R.formatCount(backlogTotal), null, "active tickets, any date")
+        ]));
+        body.appendChild(grid([
+          later(R.card("Conversations and messages per day", "by the conversation's start date", "wide"), function (b) { dayChart(b, report); }),
+          later(R.card("By channel", "conversations"), function (b) {
+            R.barChart(b, "volume-by-channel", barsOf(byAmount(report.by_channel.map(function (x) { return x.conversations; })), function (f) { return R.channelLabel(f.value); }, PALETTE[0]));
+          }),
+          later(R.card("By team", "conversations; 'No team' stayed with the bot"), function (b) {
+            R.barChart(b, "volume-by-team", barsOf(byAmount(report.by_team.map(function (x) { return x.conversations; })), null, PALETTE[1]));
+          }),
+          later(R.card("Busiest hours", "weekday × hour, conversations started", "two-thirds"), function (b) { heatmapChart(b, report); }),
+          later(R.card("Backlog by state", "active tickets now", "third"), function (b) { backlogChart(b, report); }),
+          later(R.card("By hour of day", "conversations started", "wide"), function (b) { hourChart(b, report); })
+        ]));
+        drawAll(body);
+      };
+    });
+  };
+
+  /* ---------- bot ---------- */
+
+  function outcomeChart(box, report) {
+    var total = amount(report.episodes) || 0;
+    if (!total) { box.appendChild(R.emptyNote()); return; }
+    R.chart(box, {
+      __name: "bot-outcomes",
+      tooltip: { trigger: "item", confine: true, formatter: "{b}: <b>{c}</b> ({d} %)" },
+      legend: { bottom: 0, icon: "circle", itemWidth: 9, textStyle: { color: "#6b7280" } },
+      series: [{ type: "pie", name: "Outcomes", radius: ["48%", "72%"], center: ["50%", "44%"],
+        label: { show: true, position: "center", formatter: function () { return "{n|" + R.formatCount(total) + "}\n{t|episodes}"; },
+          rich: { n: { fontSize: 24, fontWeight: 650, color: "#111827" }, t: { fontSize: 12, color: "#6b7280", padding: [4, 0, 0, 0] } } },
+        labelLine: { show: false }, itemStyle: { borderColor: "#fff", borderWidth: 2 },
+        data: report.outcomes.map(function (f) {
+          return { name: f.label, value: amount(f) || 0, drill: drillOf(f), itemStyle: { color: OUTCOME_COLORS[f.value] } };
+        }) }]
+    });
+  }
+
+  function kbChart(box, report) {
+    var items = [
+      { label: report.kb_helpful.label || "Helpful", value: amount(report.kb_helpful) || 0, drill: drillOf(report.kb_helpful), color: "#10b981" },
+      { label: report.kb_not_helpful.label || "Not helpful", value: amount(report.kb_not_helpful) || 0, drill: drillOf(report.kb_not_helpful), color: "#ef4444" }
+    ];
+    if (!items[0].value && !items[1].value) { box.appendChild(R.emptyNote("No article was rated in this period.")); return; }
+    R.barChart(box, "bot-kb-ratings", items);
+  }
+
+  function unansweredTable(report) {
+    return R.figureTable([
+      { label: "Question the bot could not answer", value: function (q) { return q.query; } },
+      { label: "Times", num: true, value: function (q) { return cell(q.figure); } }
+    ], report.top_unanswered, "Every question found an answer.");
+  }
+
+  R.RENDERERS.bot = function (get) {
+    return get(API + "/bot").then(function (report) {
+      R.rememberIntents(report.top_intents.map(function (f) { return f.value; }));
+      return function (body) {
+        pendingNote(report.meta);
+        body.appendChild(kpis([
+          kpiFigure(report.episodes, "Bot episodes"),
+          kpiFigure(report.containment_rate, "Containment", R.formatCount(amount(report.contained)) + " resolved by the bot alone"),
+          kpiFigure(report.handoff_rate, "Hand-off rate", R.formatCount(amount(report.handed_off)) + " handed to a person"),
+          kpiFigure(report.clarify_rate, "Clarify rate"),
+          kpiFigure(report.kb_helpful_rate, "Articles helpful", R.formatCount(amount(report.kb_helpful)) + " of " + R.formatCount((amount(report.kb_helpful) || 0) + (amount(report.kb_not_helpful) || 0)) + " ratings"),
+          kpiFigure(report.unanswered, "Unanswered questions")
+        ]));
+        body.appendChild(grid([
+          later(R.card("Episode outcomes", "each episode has exactly one", "third"), function (b) { outcomeChart(b, report); }),
+          later(R.card("Hand-offs by reason", null, "two-thirds"), function (b) {
+            R.barChart(b, "bot-handoff-reasons", barsOf(report.handoff_by_reason, function (f) { return T.humanize(f.label); }, PALETTE[0]));
+          }),
+          later(R.card("Top intents", "episodes by the intent the bot detected"), function (b) {
+            R.barChart(b, "bot-top-intents", barsOf(report.top_intents, function (f) { return T.humanize(f.label); }, PALETTE[3]));
+          }),
+          later(R.card("Knowledge-base answers", "customers' ratings"), function (b) { kbChart(b, report); }),
+          (function () { var b = R.card("Top unanswered questions", "clarified or handed off for lack of an answer", "wide"); b.appendChild(unansweredTable(report)); return b; })()
+        ]));
+        drawAll(body);
+      };
+    });
+  };
+
+  /* ---------- teams and agents ---------- */
+
+  function performanceColumns(nameLabel) {
+    return [
+      { label: nameLabel, value: function (r) { return r.name; } },
+      { label: "Handled", num: true, value: function (r) { return cell(r.handled); } },
+      { label: "Replies", num: true, value: function (r) { return cell(r.replies); } },
+      { label: "First response", num: true, title: "Average, from the hand-off or the reopen", value: function (r) { return durationCell(r.first_response); } },
+      { label: "Next response", num: true, value: function (r) { return durationCell(r.next_response); } },
+      { label: "Resolution", num: true, value: function (r) { return durationCell(r.resolution); } },
+      { label: "Handle time", num: true, value: function (r) { return durationCell(r.handle_time); } },
+      { label: "SLA compliance", num: true, value: function (r) { return pctCell(r.sla_compliance); } },
+      { label: "Reopened", num: true, value: function (r) { return pctCell(r.reopen_rate); } },
+      { label: "FCR", num: true, title: "First-contact resolution", value: function (r) { return pctCell(r.fcr_rate); } },
+      { label: "CSAT", num: true, value: function (r) { return cell(r.csat.average); } },
+      { label: "Responses", num: true, title: "CSAT response rate", value: function (r) { return cell(r.csat.response_rate); } }
+    ];
+  }
+
+  function durationBars(box, name, rows, pick, color) {
+    var items = rows.filter(function (r) { var d = pick(r); return d && d.average_seconds !== null && d.average_seconds !== undefined; })
+      .map(function (r) { var d = pick(r); return { label: r.name, value: Math.round(d.average_seconds), drill: durationDrill(d), color: color }; });
+    R.barChart(box, name, items, function (v) { return T.formatDuration(v); });
+  }
+
+  function figureBars(box, name, rows, pick, color, format) {
+    var items = rows.filter(function (r) { return amount(pick(r)) !== null; })
+      .map(function (r) { var f = pick(r); return { label: r.name, value: amount(f), drill: drillOf(f), color: color }; });
+    R.barChart(box, name, items, format || function (v) { return formatFigure({ amount: v, unit: pick(rows[0]).unit }); });
+  }
+
+  function csatChart(box, csat) {
+    var dist = csat.distribution || [];
+    if (!dist.some(function (f) { return amount(f); })) { box.appendChild(R.emptyNote("No ratings in this period.")); return; }
+    var colors = ["#ef4444", "#f97316", "#f59e0b", "#84cc16", "#10b981"];
+    var axis = R.axisStyle();
+    R.chart(box, {
+      __name: "csat-distribution",
+      tooltip: { trigger: "item", confine: true },
+      grid: { left: 8, right: 8, top: 12, bottom: 4, containLabel: true },
+      xAxis: Object.assign({}, axis, { type: "category", data: dist.map(function (f) { return f.label; }) }),
+      yAxis: Object.assign({}, axis, { type: "value", minInterval: 1, axisLine: { show: false } }),
+      series: [{ type: "bar", name: "Ratings", barMaxWidth: 40,
+        label: { show: true, position: "top", color: "#374151" },
+        data: dist.map(function (f, n) { return { value: amount(f) || 0, drill: drillOf(f), itemStyle: { color: colors[n % 5], borderRadius: [4, 4, 0, 0] } }; }) }]
+    }, "short");
+  }
+
+  function tableCard(title, hint, columns, rows, emptyText) {
+    var b = R.card(title, hint, "wide");
+    b.appendChild(R.figureTable(columns, rows, emptyText));
+    return b;
+  }
+
+  R.RENDERERS.teams = function (get) {
+    return get(API + "/teams").then(function (report) {
+      report.teams.forEach(function (r) { if (r.id !== null) R.rememberTeam(r.id, r.name); });
+      return function (body) {
+        pendingNote(report.meta);
+        var t = report.total;
+        body.appendChild(kpis([
+          kpiFigure(t.handled, "Handled"),
+          kpiDuration(t.first_response, "First response"),
+          kpiDuration(t.resolution, "Resolution"),
+          kpiFigure(t.sla_compliance, "SLA compliance", R.formatCount(amount(t.sla_breached)) + " breached of " + R.formatCount(amount(t.sla_measured))),
+          kpiFigure(t.reopen_rate, "Reopen rate"),
+          kpiFigure(t.fcr_rate, "First-contact resolution"),
+          kpiFigure(t.csat.average, "CSAT", R.formatCount(amount(t.csat.responses)) + " ratings · " + formatFigure(t.csat.response_rate) + " responded")
+        ]));
+        var rows = report.teams;
+        body.appendChild(grid([
+          tableCard("Teams", "averages; click a number for its conversations", performanceColumns("Team"), rows.concat([Object.assign({}, t, { name: "All teams" })]), "No team handled a conversation in this period."),
+          later(R.card("First response by team", "average, from the hand-off"), function (b) { durationBars(b, "teams-first-response", rows, function (r) { return r.first_response; }, PALETTE[0]); }),
+          later(R.card("SLA compliance by team", null), function (b) { figureBars(b, "teams-sla", rows, function (r) { return r.sla_compliance; }, PALETTE[1]); }),
+          later(R.card("Resolution by team", "average"), function (b) { durationBars(b, "teams-resolution", rows, function (r) { return r.resolution; }, PALETTE[3]); }),
+          later(R.card("CSAT distribution", "all teams, scores 1–5"), function (b) { csatChart(b, t.csat); })
+        ]));
+        drawAll(body);
+      };
+    });
+  };
+
+  R.RENDERERS.agents = function (get) {
+    return get(API + "/agents").then(function (report) {
+      report.agents.forEach(function (r) { if (r.id !== null) R.rememberAgent(r.id, r.name); });
+      return function (body) {
+        pendingNote(report.meta);
+        var rows = report.agents;
+        body.appendChild(grid([
+          tableCard("Agents", "averages; click a number for its conversations", performanceColumns("Agent"), rows, "No agent handled a conversation in this period."),
+          later(R.card("Conversations handled", null), function (b) { figureBars(b, "agents-handled", rows, function (r) { return r.handled; }, PALETTE[0]); }),
+          later(R.card("First response", "average, from the hand-off"), function (b) { durationBars(b, "agents-first-response", rows, function (r) { return r.first_response; }, PALETTE[1]); }),
+          later(R.card("CSAT", "average rating, 1–5"), function (b) { figureBars(b, "agents-csat", rows, function (r) { return r.csat.average; }, PALETTE[2]); }),
+          later(R.card("SLA compliance", null), function (b) { figureBars(b, "agents-sla", rows, function (r) { return r.sla_compliance; }, PALETTE[3]); })
+        ]));
+        drawAll(body);
+      };
+    });
+  };
+
+  T.startWithLogin(R.start);
+})();
