@@ -54,6 +54,27 @@ def seed_demo(no_index: bool) -> None:
                 click.echo(f"knowledge-base index built: {manifest.count} chunks")
 
 
+@main.command("seed-traffic")
+@click.option("--conversations", default=1500, show_default=True, type=click.IntRange(0))
+@click.option("--days", default=28, show_default=True, type=click.IntRange(1, 366))
+@click.option("--seed", "random_seed", default=0, show_default=True, type=int)
+@click.option("--if-empty", is_flag=True, help="Only when the database has no traffic yet")
+def seed_traffic(conversations: int, days: int, random_seed: int, if_empty: bool) -> None:
+    """Generate realistic support history (bot, hand-offs, SLAs, ratings) for reports."""
+    from core.database import session_scope
+    from reporting import seed
+
+    if if_empty:
+        with session_scope() as session:
+            if seed.has_traffic(session):
+                click.echo("traffic exists; nothing seeded")
+                return
+    result = seed.seed_traffic(conversations, days, random_seed,
+                               progress=lambda r: click.echo(f"  {r.conversations} "
+                                                             "conversations", err=True))
+    click.echo(f"seeded: {json.dumps(result.as_dict())}")
+
+
 @main.group()
 def bot() -> None:
     """The Rasa bot."""

@@ -8,6 +8,8 @@ mkdir -p var
 
 .venv/bin/tandem db upgrade
 .venv/bin/tandem seed-demo
+# A few weeks of history so the reports are not empty on first start (once).
+.venv/bin/tandem seed-traffic --if-empty --conversations 1500 --days 28
 .venv/bin/tandem bot train
 
 host="${TANDEM_API_HOST:-127.0.0.1}"
