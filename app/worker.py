@@ -14,7 +14,7 @@ from core.settings import get_settings
 from integrations.tasks import on_domain_event
 
 TASK_MODULES = ["knowledge_base.tasks", "integrations.tasks", "privacy.tasks",
-                "handoff.tasks", "bot.channels.email.tasks"]
+                "handoff.tasks", "bot.channels.email.tasks", "training.candidate_tasks"]
 
 
 def create_celery() -> Celery:
@@ -46,6 +46,10 @@ def create_celery() -> Celery:
             },
             "close-solved-tickets": {
                 "task": "handoff.close_solved",
+                "schedule": 600.0,
+            },
+            "collect-training-candidates": {
+                "task": "training.collect_candidates",
                 "schedule": 600.0,
             },
         },

@@ -10,8 +10,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text, event
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 import conversations.models  # noqa: F401 - registers "conversations" for the foreign keys
 import core.auth.models  # noqa: F401 - registers "users" for the foreign keys
@@ -86,6 +86,130 @@ class ArticleDraftOrigin(Base):
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- candidates and datasets (L2)
+
+
+class TrainingIntent(Base):
+    """An intent the ML team created; the catalogue is these plus the Rasa project's own."""
+
+    __tablename__ = "training_intents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CandidateSource(StrEnum):
+    BOT_TURN = "bot_turn"  # a clarify or low-confidence bot turn
+    HANDOFF_LABEL = "handoff_label"  # a handed-off first message an agent labelled
+    NOT_HELPFUL = "not_helpful"  # a knowledge-base answer a customer rated not helpful
+    GAP_CLUSTER = "gap_cluster"  # a knowledge gap, clustered with its neighbours
+
+
+class CandidateStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    OUT_OF_SCOPE = "out_of_scope"
+
+
+class TrainingCandidate(Base):
+    """A customer text that may become a training example. The text is stored masked; its
+    near-duplicates are merged into it (`count`, `sources`)."""
+
+    __tablename__ = "training_candidates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20), index=True)  # the first one seen
+    sources: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    predicted_intent: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
+    decision: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    kb_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    channel: Mapped[str] = mapped_column(String(20), default="", index=True)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Unit-length float32 sentence embedding of `text`, for merging near-duplicates.
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20), default=CandidateStatus.PENDING, index=True)
+    # The decided intent (accepted / relabelled); None otherwise.
+    label: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    article_id: Mapped[int | None] = mapped_column(
+        ForeignKey("kb_articles.id", ondelete="SET NULL"), nullable=True)
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CandidateOrigin(Base):
+    """One record the collector turned into (or merged into) a candidate. The unique key
+    makes collection idempotent: a record already seen is never collected again."""
+
+    __tablename__ = "training_candidate_origins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(
+        ForeignKey("training_candidates.id", ondelete="CASCADE"), index=True)
+    origin_key: Mapped[str] = mapped_column(String(80), unique=True)
+    source: Mapped[str] = mapped_column(String(20), index=True)
+    # Customer text came from here: erasing the conversation erases the link.
+    conversation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DatasetSnapshot(Base):
+    """An immutable, versioned training set; its examples are stored with it."""
+
+    __tablename__ = "training_dataset_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    example_count: Mapped[int] = mapped_column(Integer)
+    out_of_scope_count: Mapped[int] = mapped_column(Integer, default=0)
+    intent_counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    source_counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SnapshotExample(Base):
+    """One masked example of a snapshot; intent None = out of scope (kept for calibrating
+    thresholds, never trained as an intent)."""
+
+    __tablename__ = "training_snapshot_examples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(
+        ForeignKey("training_dataset_snapshots.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    source: Mapped[str] = mapped_column(String(20))
+
+
+class SnapshotImmutable(RuntimeError):
+    """A programming error: snapshots are written once, at creation."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_snapshot_changes(session: Session, _context: Any, _instances: Any) -> None:
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, DatasetSnapshot | SnapshotExample) and (
+                obj in session.deleted or session.is_modified(obj)):
+            raise SnapshotImmutable(f"{type(obj).__name__} {obj.id} cannot change")
+
 
 
 # --- registry (L3)
