@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint typecheck pytest bench-bot bench-nlu bench-kb bench-console clean
+.PHONY: install run test lint typecheck pytest bench-bot bench-nlu bench-kb bench-console bench-reports clean
 
 install: $(VENV)/.installed $(RASA_VENV)/.installed /usr/bin/chromium node_modules/.installed
 
@@ -70,6 +70,11 @@ bench-kb: install
 # chat is handed off); writes bench/results/console.json (docs/benchmarks.md).
 bench-console: install
 	$(BIN)/python -m bench.console
+
+# The reports at 100,000 conversations / ~1,000,000 messages on SQLite and the local
+# PostgreSQL (a throw-away database); writes bench/results/reports.json (docs/benchmarks.md).
+bench-reports: install
+	nice -n 10 $(BIN)/python -m bench.reports
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
