@@ -9,8 +9,10 @@ from core.database import Base
 from handoff import models as handoff_models
 from integrations import models as integrations_models
 from knowledge_base import models as knowledge_base_models
+from reporting import facts as reporting_facts
 from training import models as training_models
 
 MODEL_MODULES = (auth_models, audit, conversations_models, handoff_models,
-                 knowledge_base_models, integrations_models, training_models)
+                 knowledge_base_models, integrations_models, training_models,
+                 reporting_facts)
 metadata = Base.metadata

@@ -14,6 +14,7 @@ from core.settings import get_settings
 from integrations.tasks import on_domain_event
 
 TASK_MODULES = ["knowledge_base.tasks", "integrations.tasks", "privacy.tasks",
+                "reporting.fact_tasks",
                 "handoff.tasks", "bot.channels.email.tasks", "training.candidate_tasks"]
 
 
@@ -47,6 +48,14 @@ def create_celery() -> Celery:
             "close-solved-tickets": {
                 "task": "handoff.close_solved",
                 "schedule": 600.0,
+            },
+            "refresh-report-facts": {
+                "task": "reporting.refresh_facts",
+                "schedule": 30.0,
+            },
+            "reconcile-report-facts": {
+                "task": "reporting.reconcile_facts",
+                "schedule": 86400.0,
             },
             "collect-training-candidates": {
                 "task": "training.collect_candidates",

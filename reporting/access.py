@@ -46,19 +46,22 @@ class Scope:
 
     team_ids: frozenset[int] | None  # None: every team; else these plus unrouted ones
     only_agent_id: int | None = None  # agents without reports.read: themselves only
+    pii: bool = False  # sees customers' words unmasked (pii.read)
 
     def sorted_teams(self) -> list[int] | None:
         return None if self.team_ids is None else sorted(self.team_ids)
 
 
 def scope_of(session: Session, principal: Principal) -> Scope:
+    pii = principal.can(Permission.PII_READ)
     if not principal.can(Permission.REPORTS_READ):
         return Scope(team_ids=frozenset(handoff.team_ids_of(session, principal.user_id)),
-                     only_agent_id=principal.user_id)
+                     only_agent_id=principal.user_id, pii=pii)
     works_tickets = principal.can(Permission.TICKETS_READ)
     if works_tickets and not principal.can(Permission.TICKETS_ALL_TEAMS):
-        return Scope(team_ids=frozenset(handoff.team_ids_of(session, principal.user_id)))
-    return Scope(team_ids=None)
+        return Scope(team_ids=frozenset(handoff.team_ids_of(session, principal.user_id)),
+                     pii=pii)
+    return Scope(team_ids=None, pii=pii)
 
 
 def check_team_filter(scope: Scope, team_id: int | None) -> None:

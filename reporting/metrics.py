@@ -1,30 +1,53 @@
-"""Report figures. Each metric has one definition, written in docs/metrics.md."""
+"""Report figures: SQL aggregates over the fact roll-ups (reporting.facts).
+
+Each metric has one definition, written in docs/metrics.md and implemented by
+`reporting.derive`; this module only adds the derived rows up, under the caller's filters
+and scope. `catalogue` names every drill-down key and the rows behind it.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import datetime
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, Float, and_, case, cast, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from conversations.models import Conversation, Message, SenderType
+from core.auth.models import User
 from core.database import utcnow
-from handoff.models import ACTIVE_STATUSES, Team, Ticket
+from handoff.models import Team
+from knowledge_base.models import ArticleRating, KnowledgeGap
+from nlu.pii import mask_text
+from reporting import derive
 from reporting.access import Scope
+from reporting.facts import ConversationFact, EpisodeFact, StintFact
 from reporting.filters import ReportFilters
 from reporting.schemas import (
+    AgentsReport,
     AppliedFilters,
+    BotReport,
+    CsatFigures,
+    Duration,
     Figure,
     HeatCell,
+    PerformanceRow,
     ReportMeta,
+    TeamsReport,
+    UnansweredQuery,
+    Unit,
     VolumeBucket,
     VolumeReport,
 )
 
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-NO_TEAM = "none"
+NONE_KEY = "none"  # the drill-down value of "no team" / "nobody"
+ACTIVE_TICKET_STATES = ("new", "open", "pending", "on_hold")
+TOP_INTENTS = 15
+TOP_UNANSWERED = 15
+FactTable = type[ConversationFact] | type[EpisodeFact] | type[StintFact]
 
 
 def meta(filters: ReportFilters, scope: Scope, pending: int = 0) -> ReportMeta:
@@ -33,79 +56,116 @@ def meta(filters: ReportFilters, scope: Scope, pending: int = 0) -> ReportMeta:
 
 
 def figure(metric: str, label: str, amount: float | None, conversations: int,
-           value: str | None = None, unit: str = "count") -> Figure:
+           value: str | None = None, unit: Unit = "count") -> Figure:
     return Figure(metric=metric, value=value, label=label, amount=amount, unit=unit,
                   conversations=conversations)
+
+
+def percent(part: float, whole: float) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+# --- filters and scope, one predicate per fact table ----------------------------------------
+
+
+def where(table: FactTable, filters: ReportFilters, scope: Scope, *,
+          dated: bool = True) -> list[ColumnElement[bool]]:
+    """The report filters on one fact table. Dates are the conversation's creation date."""
+    clauses: list[ColumnElement[bool]] = []
+    if dated:
+        clauses += [table.created_at >= filters.starts_at, table.created_at < filters.ends_before]
+    if filters.channel:
+        clauses.append(table.channel == filters.channel)
+    if filters.team_id is not None:
+        clauses.append(table.team_id == filters.team_id)
+    if filters.agent_id is not None:
+        clauses.append(table.agent_id == filters.agent_id)
+    if filters.priority:
+        clauses.append(table.priority == filters.priority)
+    if filters.intent:
+        clauses.append(table.intent == filters.intent)
+    if scope.team_ids is not None:
+        clauses.append(or_(table.team_id.is_(None), table.team_id.in_(scope.team_ids)))
+    if scope.only_agent_id is not None:
+        clauses.append(table.agent_id == scope.only_agent_id)
+    return clauses
+
+
+def _id_value(value: str | None, field_name: str = "value") -> int | None:
+    from core.errors import ValidationFailed
+
+    if value is None or value == NONE_KEY:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationFailed(f"{field_name} must be an id or '{NONE_KEY}'",
+                               field=field_name) from None
 
 
 def _team_names(session: Session) -> dict[int, str]:
     return dict(session.execute(select(Team.id, Team.name)).tuples().all())
 
 
-def volume_report(session: Session, filters: ReportFilters, scope: Scope) -> VolumeReport:
-    latest = (select(Ticket.conversation_id, func.max(Ticket.id).label("ticket_id"))
-              .group_by(Ticket.conversation_id).subquery())
-    counts = (select(Message.conversation_id, func.count().label("n"),
-                     func.count().filter(Message.sender_type == SenderType.CUSTOMER)
-                     .label("customer"))
-              .group_by(Message.conversation_id).subquery())
-    query = (select(Conversation.created_at, Conversation.channel, Ticket.team_id,
-                    func.coalesce(counts.c.n, 0), func.coalesce(counts.c.customer, 0))
-             .outerjoin(latest, latest.c.conversation_id == Conversation.id)
-             .outerjoin(Ticket, Ticket.id == latest.c.ticket_id)
-             .outerjoin(counts, counts.c.conversation_id == Conversation.id)
-             .where(Conversation.created_at >= filters.starts_at,
-                    Conversation.created_at < filters.ends_before))
-    if filters.channel:
-        query = query.where(Conversation.channel == filters.channel)
-    if filters.team_id is not None:
-        query = query.where(Ticket.team_id == filters.team_id)
-    if scope.team_ids is not None:
-        query = query.where(or_(Ticket.team_id.is_(None), Ticket.team_id.in_(scope.team_ids)))
-    rows = session.execute(query).tuples().all()
-    return _volume_from_rows(session, filters, scope, [
-        (created, channel, team, n, customer) for created, channel, team, n, customer in rows])
+def _agent_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.display_name)
+                                .where(User.id.in_(ids))).tuples().all())
 
 
-def _volume_from_rows(session: Session, filters: ReportFilters, scope: Scope,
-                      rows: list[tuple[datetime, str, int | None, int, int]]) -> VolumeReport:
+# --- volume -----------------------------------------------------------------------------------
+
+
+def volume_report(session: Session, filters: ReportFilters, scope: Scope,
+                  pending: int = 0) -> VolumeReport:
+    f = ConversationFact
+    clauses = where(f, filters, scope)
     zone = filters.zone
+    by_bucket = session.execute(
+        select(f.created_bucket, func.count(), func.sum(f.messages))
+        .where(*clauses).group_by(f.created_bucket)).tuples().all()
     conv: Counter[tuple[str, Any]] = Counter()
     msgs: Counter[tuple[str, Any]] = Counter()
-    total_messages = total_customer = 0
-    for created, channel, team, n, customer in rows:
-        local = created.astimezone(zone)
-        keys = [("channel", channel), ("team", team), ("day", local.date().isoformat()),
-                ("hour", local.hour), ("heat", (local.weekday(), local.hour))]
-        for key in keys:
-            conv[key] += 1
-            msgs[key] += n
-        total_messages += n
-        total_customer += customer
+    for slot, count, n_messages in by_bucket:
+        local = derive.bucket_start(slot).astimezone(zone)
+        slot_keys: tuple[tuple[str, Any], ...] = (
+            ("day", local.date().isoformat()), ("hour", local.hour),
+            ("heat", (local.weekday(), local.hour)))
+        for slot_key in slot_keys:
+            conv[slot_key] += count
+            msgs[slot_key] += int(n_messages or 0)
+    total, messages, customer = session.execute(
+        select(func.count(), func.coalesce(func.sum(f.messages), 0),
+               func.coalesce(func.sum(f.customer_messages), 0)).where(*clauses)).one()
+    for column, kind in ((f.channel, "channel"), (f.team_id, "team")):
+        for group_key, count, n in session.execute(
+                select(column, func.count(), func.sum(f.messages))
+                .where(*clauses).group_by(column)).tuples():
+            conv[(kind, group_key)], msgs[(kind, group_key)] = count, int(n or 0)
+    backlog = dict(session.execute(
+        select(f.ticket_status, func.count())
+        .where(*where(f, filters, scope, dated=False),
+               f.ticket_status.in_(ACTIVE_TICKET_STATES))
+        .group_by(f.ticket_status)).tuples().all())
     teams = _team_names(session)
 
     def bucket(kind: str, key: Any, value: str, label: str, metric: str) -> VolumeBucket:
-        return VolumeBucket(
-            key=value, label=label,
-            conversations=figure(metric, label, conv[(kind, key)], conv[(kind, key)], value),
-            messages=figure(metric, label, msgs[(kind, key)], conv[(kind, key)], value))
+        n = conv[(kind, key)]
+        return VolumeBucket(key=value, label=label,
+                            conversations=figure(metric, label, n, n, value),
+                            messages=figure(metric, label, msgs[(kind, key)], n, value))
 
-    channels = sorted({c for kind, c in conv if kind == "channel"})
-    team_keys = sorted({t for kind, t in conv if kind == "team"},
+    channels = sorted(c for kind, c in conv if kind == "channel")
+    team_keys = sorted((t for kind, t in conv if kind == "team"),
                        key=lambda t: (t is None, teams.get(t, "") if t is not None else ""))
-    total = len(rows)
-    backlog_query = select(Ticket.status, func.count()).where(
-        Ticket.status.in_(ACTIVE_STATUSES), Ticket.merged_into_id.is_(None)).group_by(
-        Ticket.status)
-    backlog = dict(session.execute(backlog_query).tuples().all())
     return VolumeReport(
-        meta=meta(filters, scope),
+        meta=meta(filters, scope, pending),
         conversations=figure("volume.conversations", "Conversations", total, total),
-        messages=figure("volume.conversations", "Messages", total_messages, total),
-        customer_messages=figure("volume.conversations", "Customer messages", total_customer,
-                                 total),
+        messages=figure("volume.conversations", "Messages", messages, total),
+        customer_messages=figure("volume.conversations", "Customer messages", customer, total),
         by_channel=[bucket("channel", c, c, c, "volume.channel") for c in channels],
-        by_team=[bucket("team", t, str(t) if t is not None else NO_TEAM,
+        by_team=[bucket("team", t, str(t) if t is not None else NONE_KEY,
                         teams.get(t, f"Team {t}") if t is not None else "No team",
                         "volume.team") for t in team_keys],
         by_day=[bucket("day", d.isoformat(), d.isoformat(), d.isoformat(), "volume.day")
@@ -114,6 +174,455 @@ def _volume_from_rows(session: Session, filters: ReportFilters, scope: Scope,
         heatmap=[HeatCell(weekday=w, hour=h, conversations=figure(
             "volume.heatmap", f"{WEEKDAY_NAMES[w]} {h:02d}:00", conv[("heat", (w, h))],
             conv[("heat", (w, h))], f"{w}:{h}")) for w in range(7) for h in range(24)],
-        backlog=[figure("volume.backlog", str(s), backlog.get(str(s), 0), backlog.get(str(s), 0),
-                        str(s)) for s in ("new", "open", "pending", "on_hold")],
+        backlog=[figure("volume.backlog", s.replace("_", " "), backlog.get(s, 0),
+                        backlog.get(s, 0), s) for s in ACTIVE_TICKET_STATES],
     )
+
+
+# --- bot ------------------------------------------------------------------------------------
+
+
+def bot_report(session: Session, filters: ReportFilters, scope: Scope, pending: int = 0
+               ) -> BotReport:
+    e = EpisodeFact
+    clauses = where(e, filters, scope)
+    outcome_rows = session.execute(
+        select(e.outcome, e.reason, func.count(), func.count(e.conversation_id.distinct()))
+        .where(*clauses).group_by(e.outcome, e.reason)).tuples().all()
+    episodes = sum(r[2] for r in outcome_rows)
+    by_outcome: Counter[str] = Counter()
+    for outcome, _reason, count, _ in outcome_rows:
+        by_outcome[outcome] += count
+    distinct = dict(session.execute(
+        select(e.outcome, func.count(e.conversation_id.distinct()))
+        .where(*clauses).group_by(e.outcome)).tuples().all())
+    all_conversations = session.scalar(
+        select(func.count(e.conversation_id.distinct())).where(*clauses)) or 0
+    clarified, clarified_conversations = session.execute(
+        select(func.count(), func.count(e.conversation_id.distinct()))
+        .where(*clauses, e.clarify_turns > 0)).one()
+    intents = session.execute(
+        select(e.intent, func.count(), func.count(e.conversation_id.distinct()))
+        .where(*clauses, e.intent.is_not(None)).group_by(e.intent)
+        .order_by(func.count().desc(), e.intent).limit(TOP_INTENTS)).tuples().all()
+    kb = _kb_ratings(session, filters, scope)
+    gaps_total, gaps_conversations, top = _unanswered(session, filters, scope)
+    labels = {derive.CONTAINED: "Contained by the bot", derive.HANDED_OFF: "Handed off",
+              derive.NO_REPLY: "No bot reply"}
+
+    def outcome_figure(outcome: str) -> Figure:
+        return figure(f"bot.{outcome}", labels[outcome], by_outcome[outcome],
+                      distinct.get(outcome, 0))
+
+    helpful, not_helpful = kb.get(True, (0, 0)), kb.get(False, (0, 0))
+    return BotReport(
+        meta=meta(filters, scope, pending),
+        episodes=figure("bot.episodes", "Bot episodes", episodes, all_conversations),
+        contained=outcome_figure(derive.CONTAINED),
+        handed_off=outcome_figure(derive.HANDED_OFF),
+        no_reply=outcome_figure(derive.NO_REPLY),
+        containment_rate=figure("bot.contained", "Containment rate",
+                                percent(by_outcome[derive.CONTAINED], episodes),
+                                distinct.get(derive.CONTAINED, 0), unit="percent"),
+        handoff_rate=figure("bot.handed_off", "Hand-off rate",
+                            percent(by_outcome[derive.HANDED_OFF], episodes),
+                            distinct.get(derive.HANDED_OFF, 0), unit="percent"),
+        clarify_rate=figure("bot.clarified", "Episodes with a clarifying question",
+                            percent(clarified, episodes), clarified_conversations,
+                            unit="percent"),
+        outcomes=[outcome_figure(o) for o in derive.OUTCOMES],
+        handoff_by_reason=[figure("bot.handed_off", reason or "unknown", count, conversations,
+                                  reason or NONE_KEY)
+                           for outcome, reason, count, conversations in
+                           sorted(outcome_rows, key=lambda r: (-r[2], r[1] or ""))
+                           if outcome == derive.HANDED_OFF],
+        top_intents=[figure("bot.intent", intent or "unknown", count, conversations, intent)
+                     for intent, count, conversations in intents],
+        kb_helpful=figure("bot.kb_rating", "Rated helpful", helpful[0], helpful[1], "helpful"),
+        kb_not_helpful=figure("bot.kb_rating", "Rated not helpful", not_helpful[0],
+                              not_helpful[1], "not_helpful"),
+        kb_helpful_rate=figure("bot.kb_rating", "Helpful share of rated answers",
+                               percent(helpful[0], helpful[0] + not_helpful[0]),
+                               helpful[1], "helpful", unit="percent"),
+        unanswered=figure("bot.unanswered", "Unanswered queries", gaps_total,
+                          gaps_conversations),
+        top_unanswered=[UnansweredQuery(query=q if scope.pii else mask_text(q), figure=fig)
+                        for q, fig in top],
+    )
+
+
+def _conversations_in(filters: ReportFilters, scope: Scope) -> Any:
+    f = ConversationFact
+    return select(f.conversation_id).where(*where(f, filters, scope))
+
+
+def _kb_ratings(session: Session, filters: ReportFilters, scope: Scope
+                ) -> dict[bool, tuple[int, int]]:
+    r = ArticleRating
+    rows = session.execute(
+        select(r.helpful, func.count(), func.count(r.conversation_id.distinct()))
+        .where(r.conversation_id.in_(_conversations_in(filters, scope)))
+        .group_by(r.helpful)).tuples().all()
+    return {bool(helpful): (count, conversations) for helpful, count, conversations in rows}
+
+
+def _unanswered(session: Session, filters: ReportFilters, scope: Scope
+                ) -> tuple[int, int, list[tuple[str, Figure]]]:
+    g = KnowledgeGap
+    inside = g.conversation_id.in_(_conversations_in(filters, scope))
+    total, conversations = session.execute(
+        select(func.count(), func.count(g.conversation_id.distinct())).where(inside)).one()
+    rows = session.execute(
+        select(func.min(g.id), func.min(g.query), func.count(),
+               func.count(g.conversation_id.distinct()))
+        .where(inside).group_by(func.lower(g.query))
+        .order_by(func.count().desc(), func.min(g.id)).limit(TOP_UNANSWERED)).tuples().all()
+    return total, conversations, [
+        (query, figure("bot.unanswered", "Asked", count, distinct, str(gap_id)))
+        for gap_id, query, count, distinct in rows]
+
+
+# --- teams and agents -----------------------------------------------------------------------
+
+
+def _aggregates(s: type[StintFact], business: bool, replies: Any) -> list[Any]:
+    first = s.first_response_bs if business else s.first_response_s
+    nxt = s.next_response_bs if business else s.next_response_s
+    resolution = s.resolution_bs if business else s.resolution_s
+    handle = s.handle_bs if business else s.handle_s
+
+    def count_if(condition: ColumnElement[bool]) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    def conversations_if(condition: ColumnElement[bool]) -> Any:
+        return func.count(case((condition, s.conversation_id)).distinct())
+
+    return [
+        func.count(s.conversation_id.distinct()),  # handled
+        func.coalesce(func.sum(replies), 0),
+        conversations_if(replies > 0),
+        count_if(s.first_response_at.is_(None)),
+        conversations_if(s.first_response_at.is_(None)),
+        func.count(first), func.avg(first), conversations_if(first.is_not(None)),
+        func.coalesce(func.sum(s.next_response_n), 0),
+        func.coalesce(func.sum(case((s.next_response_n > 0, nxt), else_=0.0)), 0.0),
+        conversations_if(s.next_response_n > 0),
+        count_if(s.resolved.is_(True)), func.avg(resolution), conversations_if(
+            s.resolved.is_(True)),
+        func.avg(handle),
+        count_if(s.sla_measured.is_(True)), conversations_if(s.sla_measured.is_(True)),
+        count_if(s.sla_breached.is_(True)), conversations_if(s.sla_breached.is_(True)),
+        count_if(s.reopened.is_(True)), conversations_if(s.reopened.is_(True)),
+        count_if(s.fcr.is_(True)), conversations_if(s.fcr.is_(True)),
+        count_if(s.final_solve.is_(True)),
+        func.count(s.csat_score), func.avg(cast(s.csat_score, Float)),
+        conversations_if(s.csat_score.is_not(None)),
+    ]
+
+
+def _medians(session: Session, group: Any, clauses: list[Any],
+             column: Any) -> dict[Any, float]:
+    values: dict[Any, list[float]] = defaultdict(list)
+    everyone: list[float] = []
+    for key, value in session.execute(select(group, column)
+                                      .where(*clauses, column.is_not(None))).tuples():
+        values[key].append(value)
+        everyone.append(value)
+    result = {key: float(statistics.median(v)) for key, v in values.items()}
+    if everyone:
+        result["__all__"] = float(statistics.median(everyone))
+    return result
+
+
+def _performance(session: Session, filters: ReportFilters, scope: Scope, *, by_agent: bool
+                 ) -> tuple[list[PerformanceRow], PerformanceRow]:
+    s = StintFact
+    business = filters.business_hours
+    clauses = where(s, filters, scope)
+    group = s.agent_id if by_agent else s.team_id
+    replies = s.agent_replies if by_agent else s.replies
+    aggregates = _aggregates(s, business, replies)
+    rows = {row[0]: row[1:] for row in session.execute(
+        select(group, *aggregates).where(*clauses).group_by(group)).tuples()}
+    total = session.execute(select(*aggregates).where(*clauses)).one()
+    scores: dict[Any, Counter[int]] = defaultdict(Counter)
+    score_conversations: dict[Any, Counter[int]] = defaultdict(Counter)
+    rated = (s.csat_score.is_not(None),)
+    for key, score, count, conversations in session.execute(
+            select(group, s.csat_score, func.count(), func.count(s.conversation_id.distinct()))
+            .where(*clauses, *rated).group_by(group, s.csat_score)).tuples():
+        scores[key][int(score or 0)] += count
+        score_conversations[key][int(score or 0)] += conversations
+    for score, count, conversations in session.execute(
+            select(s.csat_score, func.count(), func.count(s.conversation_id.distinct()))
+            .where(*clauses, *rated).group_by(s.csat_score)).tuples():
+        scores["__all__"][int(score or 0)] += count
+        score_conversations["__all__"][int(score or 0)] += conversations
+    suffix = "bs" if business else "s"
+    medians = {name: _medians(session, group, clauses, getattr(s, f"{name}_{suffix}"))
+               for name in ("first_response", "resolution", "handle")}
+    kind = "agent" if by_agent else "team"
+    names = (_agent_names(session, {k for k in rows if k is not None}) if by_agent
+             else _team_names(session))
+    none_name = "Nobody" if by_agent else "No team"
+    out = [_row(kind, key, names.get(key, f"#{key}") if key is not None else none_name,
+                values, (scores.get(key, Counter()), score_conversations.get(key, Counter())),
+                {n: m.get(key) for n, m in medians.items()}, business)
+           for key, values in rows.items()]
+    out.sort(key=lambda r: (r.id is None, r.name.lower()))
+    total_row = _row(kind, "__all__", "All teams" if not by_agent else "All agents", total,
+                     (scores.get("__all__", Counter()),
+                      score_conversations.get("__all__", Counter())),
+                     {n: m.get("__all__") for n, m in medians.items()}, business)
+    return out, total_row
+
+
+def _row(kind: str, key: Any, name: str, v: Any,
+         score_counts: tuple[Counter[int], Counter[int]],
+         medians: dict[str, float | None], business: bool) -> PerformanceRow:
+    (handled, replies, replies_conv, unanswered, unanswered_conv, fr_n, fr_avg, fr_conv,
+     nr_n, nr_sum, nr_conv, resolved, res_avg, res_conv, handle_avg, sla_n, sla_conv,
+     breached, breached_conv, reopened, reopened_conv, fcr, fcr_conv, final_solves,
+     csat_n, csat_avg, csat_conv) = v
+    value = None if key == "__all__" else (str(key) if key is not None else NONE_KEY)
+    scores, score_conversations = score_counts
+    m = f"{kind}."
+
+    def duration(metric: str, label: str, samples: int, average: float | None,
+                 median: float | None, conversations: int) -> Duration:
+        return Duration(metric=m + metric, value=value, label=label, samples=samples,
+                        average_seconds=round(average, 1) if average is not None else None,
+                        median_seconds=round(median, 1) if median is not None else None,
+                        business_hours=business, conversations=conversations)
+
+    return PerformanceRow(
+        id=key if isinstance(key, int) else None, name=name,
+        handled=figure(m + "handled", "Conversations handled", handled, handled, value),
+        replies=figure(m + "replies", "Replies", replies, replies_conv, value),
+        unanswered=figure(m + "unanswered", "Without an agent reply", unanswered,
+                          unanswered_conv, value),
+        first_response=duration("first_response", "First response", fr_n, fr_avg,
+                                medians.get("first_response"), fr_conv),
+        next_response=duration("next_response", "Next response", nr_n,
+                               nr_sum / nr_n if nr_n else None, None, nr_conv),
+        resolution=duration("resolution", "Resolution", resolved, res_avg,
+                            medians.get("resolution"), res_conv),
+        handle_time=duration("resolved", "Handle time", resolved, handle_avg,
+                             medians.get("handle"), res_conv),
+        resolved=figure(m + "resolved", "Resolved", resolved, res_conv, value),
+        sla_measured=figure(m + "sla_measured", "With an SLA", sla_n, sla_conv, value),
+        sla_breached=figure(m + "sla_breached", "SLA breached", breached, breached_conv, value),
+        sla_compliance=figure(m + "sla_breached", "SLA compliance",
+                              percent(sla_n - breached, sla_n), breached_conv, value,
+                              unit="percent"),
+        reopened=figure(m + "reopened", "Reopened", reopened, reopened_conv, value),
+        reopen_rate=figure(m + "reopened", "Reopen rate", percent(reopened, resolved),
+                           reopened_conv, value, unit="percent"),
+        fcr=figure(m + "fcr", "First-contact resolutions", fcr, fcr_conv, value),
+        fcr_rate=figure(m + "fcr", "First-contact resolution rate", percent(fcr, resolved),
+                        fcr_conv, value, unit="percent"),
+        csat=CsatFigures(
+            average=figure(m + "csat", "CSAT", round(csat_avg, 2) if csat_avg else None,
+                           csat_conv, value, unit="score"),
+            responses=figure(m + "csat", "Ratings", csat_n, csat_conv, value),
+            response_rate=figure(m + "csat", "Rating response rate",
+                                 percent(csat_n, final_solves), csat_conv, value,
+                                 unit="percent"),
+            distribution=[figure(m + "csat_score", f"{score} stars", scores.get(score, 0),
+                                 score_conversations.get(score, 0), f"{value or 'all'}:{score}")
+                          for score in range(1, 6)]),
+    )
+
+
+def teams_report(session: Session, filters: ReportFilters, scope: Scope,
+                 pending: int = 0) -> TeamsReport:
+    rows, total = _performance(session, filters, scope, by_agent=False)
+    return TeamsReport(meta=meta(filters, scope, pending), total=total, teams=rows)
+
+
+def agents_report(session: Session, filters: ReportFilters, scope: Scope,
+                  pending: int = 0) -> AgentsReport:
+    rows, _ = _performance(session, filters, scope, by_agent=True)
+    return AgentsReport(meta=meta(filters, scope, pending), agents=rows)
+
+
+# --- the drill-down catalogue ---------------------------------------------------------------
+
+Predicate = Callable[[str | None, ReportFilters], ColumnElement[bool]]
+
+
+def _local_day(value: str | None, filters: ReportFilters) -> ColumnElement[bool]:
+    from core.errors import ValidationFailed
+    from reporting.filters import local_midnight
+
+    try:
+        day = date.fromisoformat(value or "")
+    except ValueError:
+        raise ValidationFailed("value must be a date in YYYY-MM-DD form", field="value") from None
+    start = local_midnight(day, filters.zone)
+    end = local_midnight(date.fromordinal(day.toordinal() + 1), filters.zone)
+    return and_(ConversationFact.created_at >= start, ConversationFact.created_at < end)
+
+
+def _local_buckets(filters: ReportFilters, keep: Callable[[int, int], bool]) -> list[int]:
+    """The 15-minute buckets of the range whose local weekday and hour pass `keep`."""
+    first = derive.bucket_of(filters.starts_at)
+    last = derive.bucket_of(filters.ends_before)
+    zone = filters.zone
+    chosen = []
+    for bucket in range(first, last):
+        local = derive.bucket_start(bucket).astimezone(zone)
+        if keep(local.weekday(), local.hour):
+            chosen.append(bucket)
+    return chosen
+
+
+def _int_in(value: str | None, low: int, high: int, name: str = "value") -> int:
+    from core.errors import ValidationFailed
+
+    try:
+        number = int(value or "")
+    except ValueError:
+        number = -1
+    if not low <= number <= high:
+        raise ValidationFailed(f"{name} must be a whole number from {low} to {high}",
+                               field="value")
+    return number
+
+
+def _hour(value: str | None, filters: ReportFilters) -> ColumnElement[bool]:
+    hour = _int_in(value, 0, 23)
+    return ConversationFact.created_bucket.in_(_local_buckets(filters, lambda _w, h: h == hour))
+
+
+def _heat(value: str | None, filters: ReportFilters) -> ColumnElement[bool]:
+    from core.errors import ValidationFailed
+
+    parts = (value or "").split(":")
+    if len(parts) != 2:
+        raise ValidationFailed("value must be 'weekday:hour', e.g. '0:14'", field="value")
+    weekday, hour = _int_in(parts[0], 0, 6), _int_in(parts[1], 0, 23)
+    return ConversationFact.created_bucket.in_(
+        _local_buckets(filters, lambda w, h: w == weekday and h == hour))
+
+
+def _equals_or_null(column: Any, value: int | str | None) -> ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value
+
+
+def _choice(value: str | None, allowed: tuple[str, ...]) -> str:
+    from core.errors import ValidationFailed
+
+    if value not in allowed:
+        raise ValidationFailed(f"value must be one of {', '.join(allowed)}", field="value")
+    return value
+
+
+def _kb(value: str | None, filters: ReportFilters) -> ColumnElement[bool]:
+    helpful = _choice(value, ("helpful", "not_helpful")) == "helpful"
+    return ConversationFact.conversation_id.in_(
+        select(ArticleRating.conversation_id).where(ArticleRating.helpful.is_(helpful)))
+
+
+def _gap(value: str | None, filters: ReportFilters) -> ColumnElement[bool]:
+    g = KnowledgeGap
+    if value is None:
+        return ConversationFact.conversation_id.in_(select(g.conversation_id))
+    gap_id = _id_value(value)
+    same = select(func.lower(g.query)).where(g.id == gap_id).scalar_subquery()
+    return ConversationFact.conversation_id.in_(
+        select(g.conversation_id).where(func.lower(g.query) == same))
+
+
+def _stint_metric(kind: str, measure: str) -> tuple[FactTable, Predicate]:
+    s = StintFact
+    conditions: dict[str, Callable[[], ColumnElement[bool]]] = {
+        "handled": lambda: true(),
+        "replies": lambda: (s.agent_replies if kind == "agent" else s.replies) > 0,
+        "unanswered": lambda: s.first_response_at.is_(None),
+        "first_response": lambda: s.first_response_at.is_not(None),
+        "next_response": lambda: s.next_response_n > 0,
+        "resolved": lambda: s.resolved.is_(True),
+        "resolution": lambda: s.resolved.is_(True),
+        "sla_measured": lambda: s.sla_measured.is_(True),
+        "sla_breached": lambda: s.sla_breached.is_(True),
+        "reopened": lambda: s.reopened.is_(True),
+        "fcr": lambda: s.fcr.is_(True),
+        "csat": lambda: s.csat_score.is_not(None),
+    }
+    column = s.agent_id if kind == "agent" else s.team_id
+
+    def predicate(value: str | None, _filters: ReportFilters) -> ColumnElement[bool]:
+        if measure == "csat_score":
+            from core.errors import ValidationFailed
+
+            who, _, score = (value or "").rpartition(":")
+            if not who:
+                raise ValidationFailed("value must be '<id>:<score>' or 'all:<score>'",
+                                       field="value")
+            by_score = s.csat_score == _int_in(score, 1, 5)
+            return by_score if who == "all" else and_(by_score,
+                                                      _equals_or_null(column, _id_value(who)))
+        base = conditions[measure]()
+        if value is None:
+            return base
+        return and_(base, _equals_or_null(column, _id_value(value)))
+
+    return s, predicate
+
+
+def _catalogue() -> dict[str, tuple[FactTable, Predicate, str]]:
+    c, e = ConversationFact, EpisodeFact
+    entries: dict[str, tuple[FactTable, Predicate, str]] = {
+        "volume.conversations": (c, lambda v, f: true(), "Conversations"),
+        "volume.channel": (c, lambda v, f: c.channel == v, "Conversations by channel"),
+        "volume.team": (c, lambda v, f: _equals_or_null(c.team_id, _id_value(v)),
+                        "Conversations by team"),
+        "volume.day": (c, _local_day, "Conversations of the day"),
+        "volume.hour": (c, _hour, "Conversations in the hour"),
+        "volume.heatmap": (c, _heat, "Conversations by weekday and hour"),
+        "volume.backlog": (c, lambda v, f: c.ticket_status == _choice(v, ACTIVE_TICKET_STATES),
+                           "Backlog"),
+        "bot.episodes": (e, lambda v, f: true(), "Bot episodes"),
+        "bot.contained": (e, lambda v, f: e.outcome == derive.CONTAINED, "Contained"),
+        "bot.no_reply": (e, lambda v, f: e.outcome == derive.NO_REPLY, "No bot reply"),
+        "bot.handed_off": (e, lambda v, f: and_(e.outcome == derive.HANDED_OFF,
+                                                true() if v is None else
+                                                _equals_or_null(e.reason, None if v == NONE_KEY
+                                                                else v)),
+                           "Handed off"),
+        "bot.clarified": (e, lambda v, f: e.clarify_turns > 0, "With a clarifying question"),
+        "bot.intent": (e, lambda v, f: e.intent == v, "Episodes by intent"),
+        "bot.kb_rating": (c, _kb, "Rated answers"),
+        "bot.unanswered": (c, _gap, "Unanswered queries"),
+    }
+    measures = ("handled", "replies", "unanswered", "first_response", "next_response",
+                "resolved", "resolution", "sla_measured", "sla_breached", "reopened", "fcr",
+                "csat", "csat_score")
+    for kind in ("team", "agent"):
+        for measure in measures:
+            table, predicate = _stint_metric(kind, measure)
+            entries[f"{kind}.{measure}"] = (table, predicate,
+                                            f"{kind.title()} {measure.replace('_', ' ')}")
+    return entries
+
+
+CATALOGUE = _catalogue()
+
+
+def conversations_behind(metric: str, value: str | None, filters: ReportFilters,
+                         scope: Scope) -> tuple[Any, str]:
+    """A select of the conversation ids behind a figure, and the figure's label."""
+    from core.errors import ValidationFailed
+
+    if metric not in CATALOGUE:
+        raise ValidationFailed(f"unknown metric '{metric}'", field="metric",
+                               known=sorted(CATALOGUE))
+    table, predicate, label = CATALOGUE[metric]
+    dated = metric != "volume.backlog"  # the backlog is now, whatever the dates
+    condition = predicate(value, filters)
+    if value is not None and metric in ("volume.channel", "bot.intent") and not value:
+        condition = false()
+    ids = select(table.conversation_id).where(*where(table, filters, scope, dated=dated),
+                                              condition)
+    return ids, label + (f": {value}" if value is not None else "")

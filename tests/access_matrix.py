@@ -179,6 +179,16 @@ MATRIX: dict[str, Public | Allow] = {
     "GET /kb/editor/gaps": allow(*KB_READERS),
     # --- reports (reports.read; supervisors team-scoped; agents only their own agent row)
     "GET /api/v1/reports/volume": allow(*REPORT_READERS),
+    "GET /api/v1/reports/bot": allow(*REPORT_READERS),
+    "GET /api/v1/reports/teams": allow(*REPORT_READERS),
+    "GET /api/v1/reports/agents": allow(*REPORT_READERS, "agent"),
+    "GET /api/v1/reports/conversations": allow(*REPORT_READERS),
+    "GET /api/v1/reports/conversations/{conversation_id}": allow(*REPORT_READERS),
+    "GET /api/v1/reports/volume.csv": allow(*REPORT_EXPORTERS),
+    "GET /api/v1/reports/bot.csv": allow(*REPORT_EXPORTERS),
+    "GET /api/v1/reports/teams.csv": allow(*REPORT_EXPORTERS),
+    "GET /api/v1/reports/agents.csv": allow(*REPORT_EXPORTERS),
+    "GET /api/v1/reports/conversations.csv": allow(*REPORT_EXPORTERS),
     # --- reports pages (shells: the login form without a session; data from the reports API)
     "GET /reports": public("page shell; data comes from the reports API"),
     "GET /reports/bot": public("page shell; data comes from the reports API"),
