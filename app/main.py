@@ -16,6 +16,7 @@ from admin_console import endpoints as admin_console
 from agent_console import canned as agent_canned
 from agent_console import configuration as support_configuration
 from agent_console import endpoints as agent_console
+from agent_console import labelling as agent_labelling
 from agent_console import pages as agent_console_pages
 from agent_console import service_levels as agent_service_levels
 from agent_console import team as agent_team
@@ -80,6 +81,7 @@ def create_app() -> FastAPI:
         auth_router,
         agent_console.router,
         agent_tickets.router,
+        agent_labelling.router,
         agent_canned.router,
         agent_team.router,
         support_configuration.router,

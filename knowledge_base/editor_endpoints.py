@@ -19,7 +19,7 @@ from core.database import DbSession
 from core.errors import ValidationFailed
 from knowledge_base import gaps, retrieval, service, transfer
 from knowledge_base.access import KbEdit, KbPublish, KbRead
-from knowledge_base.models import Article, ArticleStatus, ArticleVersion
+from knowledge_base.models import Article, ArticleOrigin, ArticleStatus, ArticleVersion
 from knowledge_base.rendering import render_markdown
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -69,7 +69,7 @@ def article_dict(article: Article) -> dict[str, Any]:
         "body": article.body, "category": article.category, "tags": list(article.tags),
         "locale": article.locale, "alternative_questions": list(article.alternative_questions),
         "related_slugs": list(article.related_slugs or []), "status": article.status,
-        "version": article.version, "owner_id": article.owner_id,
+        "version": article.version, "origin": article.origin, "owner_id": article.owner_id,
         "last_editor_id": article.last_editor_id,
         "created_at": article.created_at.isoformat(),
         "updated_at": article.updated_at.isoformat(),
@@ -90,9 +90,11 @@ def list_articles(
     q: Annotated[str | None, Query(max_length=200, description="Text in title or body")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
+    origin: Annotated[ArticleOrigin | None, Query(
+        description="agent: drafts made from agents' replies")] = None,
 ) -> list[dict[str, Any]]:
     found = service.list_articles(session, status=status, category=category, locale=locale,
-                                  text=q, limit=limit, offset=offset)
+                                  text=q, limit=limit, offset=offset, origin=origin)
     return [article_dict(a) for a in found]
 
 
@@ -256,13 +258,14 @@ def list_page(
     category: Annotated[str | None, Query(max_length=60)] = None,
     locale: Annotated[str | None, Query(max_length=10)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    origin: Annotated[ArticleOrigin | None, Query()] = None,
 ) -> HTMLResponse:
     found = service.list_articles(session, status=status, category=category or None,
-                                  locale=locale or None, text=q)
+                                  locale=locale or None, text=q, origin=origin)
     return templates.TemplateResponse(request, "editor_list.html", {
         "articles": found, "categories": service.categories(session), "principal": principal,
         "filters": {"status": status or "", "category": category or "", "locale": locale or "",
-                    "q": q or ""},
+                    "q": q or "", "origin": origin or ""},
         "statuses": [s.value for s in ArticleStatus]})
 
 

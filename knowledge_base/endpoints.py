@@ -79,14 +79,25 @@ class Rating(BaseModel):
     query: str = Field(min_length=1, max_length=1000, description="What the customer asked")
     article_id: int | None = Field(default=None, description="The article the bot answered with")
     helpful: bool
+    comment: str | None = Field(default=None, max_length=feedback.MAX_COMMENT_CHARS,
+                                description="Optional: in a word, what was missing")
+
+
+class RatingOut(BaseModel):
+    id: int
+    helpful: bool
+    article_id: int | None
+    comment: str | None
 
 
 @router.post("/api/v1/conversations/{conversation_id}/ratings", status_code=201,
-             summary="Rate a bot answer helpful or not helpful")
+             response_model=RatingOut, summary="Rate a bot answer helpful or not helpful")
 def rate_answer(
     conversation_id: str, body: Rating, session: DbSession,
     token: Annotated[str | None, Header(alias="X-Conversation-Token")] = None,
-) -> dict[str, Any]:
+) -> RatingOut:
     rating = feedback.rate_answer(session, conversation_id, token, article_id=body.article_id,
-                                  query=body.query, helpful=body.helpful)
-    return {"id": rating.id, "helpful": rating.helpful, "article_id": rating.article_id}
+                                  query=body.query, helpful=body.helpful,
+                                  comment=body.comment)
+    return RatingOut(id=rating.id, helpful=rating.helpful, article_id=rating.article_id,
+                     comment=rating.comment)

@@ -252,11 +252,13 @@ def restore(session: Session, article_id: int, version: int, expected_version: i
 
 def list_articles(session: Session, *, status: str | None = None,
                   category: str | None = None, locale: str | None = None,
-                  text: str | None = None, limit: int = 200, offset: int = 0
-                  ) -> list[Article]:
+                  text: str | None = None, limit: int = 200, offset: int = 0,
+                  origin: str | None = None) -> list[Article]:
     query = select(Article)
     if status:
         query = query.where(Article.status == status)
+    if origin:
+        query = query.where(Article.origin == origin)
     if category:
         query = query.where(Article.category == category)
     if locale:

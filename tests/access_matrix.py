@@ -94,6 +94,10 @@ MATRIX: dict[str, Public | Allow] = {
     "POST /api/v1/agent/tickets/{ticket_id}/claim": allow(*TICKET_WORKERS, team_scoped=True),
     "POST /api/v1/agent/tickets/{ticket_id}/messages": allow(*TICKET_WORKERS, team_scoped=True),
     "POST /api/v1/agent/tickets/{ticket_id}/solve": allow(*TICKET_WORKERS, team_scoped=True),
+    "GET /api/v1/agent/tickets/{ticket_id}/label": allow(*TICKET_WORKERS, team_scoped=True),
+    "POST /api/v1/agent/tickets/{ticket_id}/label": allow(*TICKET_WORKERS, team_scoped=True),
+    "POST /api/v1/agent/tickets/{ticket_id}/messages/{message_id}/article-draft":
+        allow(*TICKET_WORKERS, team_scoped=True),
     "POST /api/v1/agent/tickets/{ticket_id}/assign": allow("admin", "supervisor",
                                                            team_scoped=True),
     "WS /api/v1/agent/ws": allow(*TICKET_WORKERS),

@@ -9,6 +9,7 @@ that answered it, if any. Labels feed the candidates (training.candidates) and t
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -25,8 +26,9 @@ from core.errors import ValidationFailed
 from core.settings import PROJECT_ROOT
 from handoff import service as handoff
 from handoff.models import Ticket
-from knowledge_base.models import Article
+from knowledge_base.models import Article, ArticleStatus
 from nlu.handoff_policy import HUMAN_REQUEST_INTENTS, SMALL_TALK_INTENTS, Decision
+from training import personal_data as _personal_data  # noqa: F401 - registers the sources
 from training.models import ConversationLabel
 
 # The Rasa project's intents, read as data (training must not import bot/): the catalogue
@@ -171,3 +173,55 @@ def labelled_examples(session: Session, since: datetime | None = None
         query = query.where(ConversationLabel.updated_at >= since)
     return [(text, None if out_of_scope else intent)
             for text, intent, out_of_scope in session.execute(query)]
+
+
+# --- what the console's labelling step shows ------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArticleChoice:
+    id: int
+    title: str
+    offered_by_bot: bool  # the bot answered with it in this conversation
+
+
+@dataclass(frozen=True)
+class LabelForm:
+    ticket_id: int
+    text: str
+    predicted_intent: str | None
+    predicted_confidence: float | None
+    intents: list[str]
+    articles: list[ArticleChoice]
+    label: ConversationLabel | None
+
+
+MAX_ARTICLE_CHOICES = 500
+
+
+def label_form(session: Session, ticket_id: int, viewer: Principal) -> LabelForm:
+    """The labelling step, pre-filled: the text to label, the bot's guess first among the
+    intents, and the articles to pick from (those the bot offered in this conversation
+    first, then the published ones by title)."""
+    ticket = handoff.get_visible_ticket(session, ticket_id, viewer)
+    text, _ids = text_needing_human(session, ticket)
+    intents = sorted(known_intents(session))
+    if ticket.detected_intent in intents:
+        intents.remove(ticket.detected_intent)
+        intents.insert(0, ticket.detected_intent)
+    offered: list[int] = []
+    for meta in session.scalars(select(Message.meta).where(
+            Message.conversation_id == ticket.conversation_id,
+            Message.sender_type == SenderType.BOT).order_by(Message.id)):
+        article = (meta or {}).get("article") or {}
+        if isinstance(article.get("id"), int) and article["id"] not in offered:
+            offered.append(article["id"])
+    published = list(session.execute(
+        select(Article.id, Article.title).where(Article.status == ArticleStatus.PUBLISHED)
+        .order_by(Article.title).limit(MAX_ARTICLE_CHOICES)))
+    titles = dict(session.execute(select(Article.id, Article.title)
+                                  .where(Article.id.in_(offered)))) if offered else {}
+    choices = [ArticleChoice(i, titles[i], True) for i in offered if i in titles]
+    choices += [ArticleChoice(i, title, False) for i, title in published if i not in titles]
+    return LabelForm(ticket.id, text, ticket.detected_intent, ticket.intent_confidence, intents,
+                     choices, label_for(session, ticket.id))

@@ -13,7 +13,9 @@ from core.database import utcnow
 from core.errors import NotFound, ValidationFailed
 from handoff import service as handoff
 from handoff.models import Team
-from knowledge_base.models import Article
+from knowledge_base import feedback
+from knowledge_base.models import Article, ArticleRating
+from privacy import service as privacy
 from tests.factories import make_conversation, make_ticket, make_user, principal_of
 from training import labels
 from training.models import ConversationLabel
@@ -27,7 +29,7 @@ def _bot(session, conversation, text, **meta):
 def _handed_off_chat(session):
     """Small talk the bot answered, then a question it could not handle, then the ask for a
     person; the agent's part comes after the hand-off."""
-    conversation, _ = make_conversation(session, channel="widget")
+    conversation, token = make_conversation(session, channel="widget")
     conversations.add_customer_message(session, conversation, "hello there", None)
     _bot(session, conversation, "Hi! How can I help?", kind="answer", intent="greet",
          confidence=0.97, decision="answer")
@@ -41,7 +43,7 @@ def _handed_off_chat(session):
     ticket = handoff.hand_off(session, conversation, handoff.HandoffSignal(
         reason="low_nlu_confidence", intent="ask_shipping", confidence=0.41))
     session.flush()
-    return conversation, ticket
+    return conversation, ticket, token
 
 
 def _article(session):
@@ -54,7 +56,7 @@ def _article(session):
 
 def test_label_keeps_the_text_that_needed_a_human_and_the_bots_guess(session):
     agent = principal_of(make_user(session))
-    _conversation, ticket = _handed_off_chat(session)
+    _conversation, ticket, _token = _handed_off_chat(session)
     article = _article(session)
 
     label = labels.label_conversation(session, ticket_id=ticket.id, actor=agent,
@@ -73,7 +75,7 @@ def test_label_keeps_the_text_that_needed_a_human_and_the_bots_guess(session):
 
 def test_labelling_again_replaces_the_label_and_out_of_scope_reads_as_none(session):
     agent = principal_of(make_user(session))
-    _conversation, ticket = _handed_off_chat(session)
+    _conversation, ticket, _token = _handed_off_chat(session)
     labels.label_conversation(session, ticket_id=ticket.id, actor=agent, intent="ask_shipping",
                               out_of_scope=False, article_id=None)
     labels.label_conversation(session, ticket_id=ticket.id, actor=agent, intent=None,
@@ -109,7 +111,7 @@ def test_a_customer_who_asked_for_a_person_at_once_is_labelled_by_what_they_told
 def test_bad_labels_name_the_field_and_store_nothing(session, intent, out_of_scope, article_id,
                                                      field):
     agent = principal_of(make_user(session))
-    _conversation, ticket = _handed_off_chat(session)
+    _conversation, ticket, _token = _handed_off_chat(session)
     with pytest.raises(ValidationFailed) as failure:
         labels.label_conversation(session, ticket_id=ticket.id, actor=agent, intent=intent,
                                   out_of_scope=out_of_scope, article_id=article_id)
@@ -142,3 +144,25 @@ def test_labelled_examples_since(session):
     session.flush()
     assert labels.labelled_examples(session, since=utcnow() - timedelta(days=1)) == [
         ("can I pay with a voucher", "ask_payments")]
+
+
+def test_labels_and_rating_comments_are_exported_and_erased_with_the_customer(session):
+    agent = principal_of(make_user(session))
+    conversation, ticket, token = _handed_off_chat(session)
+    labels.label_conversation(session, ticket_id=ticket.id, actor=agent, intent="ask_shipping",
+                              out_of_scope=False, article_id=None)
+    feedback.rate_answer(session, conversation.id, token, article_id=None, helpful=False,
+                         query="my parcel came crushed", comment="nothing about insurance")
+    admin = principal_of(make_user(session, role="admin"))
+    query = privacy.CustomerQuery(conversation_id=conversation.id)
+
+    exported = privacy.export_customer(session, admin, query)
+    assert [row["ticket_id"] for row in exported["training_conversation_labels"]] == [ticket.id]
+    assert exported["other_records"]["kb_ratings"][0]["comment"] == "nothing about insurance"
+
+    report = privacy.erase_customer(session, admin, query)
+    # Erased with its ticket or by its own source, whichever runs first.
+    assert report["verification"]["remaining"]["training_conversation_labels"] == 0
+    assert labels.labelled_examples(session) == []
+    assert session.scalar(select(func.count()).select_from(ArticleRating)) == 0
+    assert report["verification"]["database_text_matches"] == []
