@@ -16,6 +16,7 @@ from admin_console import endpoints as admin_console
 from agent_console import canned as agent_canned
 from agent_console import configuration as support_configuration
 from agent_console import endpoints as agent_console
+from agent_console import ml_pages as agent_ml_pages
 from agent_console import labelling as agent_labelling
 from agent_console import pages as agent_console_pages
 from agent_console import service_levels as agent_service_levels
@@ -88,6 +89,7 @@ def create_app() -> FastAPI:
         agent_service_levels.router,
         agent_service_levels.notifications_router,
         agent_console_pages.pages,
+        agent_ml_pages.pages,
         admin_console.router,
         admin_console.pages,
         knowledge_base.router,

@@ -103,6 +103,11 @@ MATRIX: dict[str, Public | Allow] = {
     "WS /api/v1/agent/ws": allow(*TICKET_WORKERS),
     "GET /console/supervisor": public("page shell; data comes from the agent API"),
     "GET /console/static/{name}": public("console scripts and stylesheet; a fixed list"),
+    # --- the ML team's pages (shells: the login form without a session; data from the
+    # training and models APIs)
+    "GET /console/ml": public("redirects to the annotation page"),
+    "GET /console/ml/{page}": public("page shell; data comes from the training/models APIs"),
+    "GET /console/ml/static/{name}": public("ML pages' scripts and stylesheet; a fixed list"),
     "POST /api/v1/agent/tickets": allow(*TICKET_WORKERS),
     "POST /api/v1/agent/tickets/{ticket_id}/notes": allow(*TICKET_WORKERS, team_scoped=True),
     "PATCH /api/v1/agent/tickets/{ticket_id}": allow(*TICKET_WORKERS, team_scoped=True),
