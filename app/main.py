@@ -16,6 +16,7 @@ from admin_console import endpoints as admin_console
 from agent_console import canned as agent_canned
 from agent_console import configuration as support_configuration
 from agent_console import endpoints as agent_console
+from agent_console import ml_api as training_data_api
 from agent_console import ml_pages as agent_ml_pages
 from agent_console import labelling as agent_labelling
 from agent_console import pages as agent_console_pages
@@ -82,6 +83,7 @@ def create_app() -> FastAPI:
         auth_router,
         agent_console.router,
         agent_tickets.router,
+        training_data_api.router,
         agent_labelling.router,
         agent_canned.router,
         agent_team.router,

@@ -43,6 +43,7 @@ TICKET_WORKERS = ("admin", "supervisor", "agent")
 SUPPORT_CONFIGURERS = ("admin", "supervisor")
 KB_READERS = ("admin", "supervisor", "agent", "knowledge_editor", "ml_engineer")
 KB_EDITORS = ("admin", "knowledge_editor")
+ML_TEAM = ("admin", "ml_engineer")  # training.read / training.annotate
 REPORT_READERS = ("admin", "supervisor", "ml_engineer", "analyst")
 REPORT_EXPORTERS = ("admin", "analyst")
 
@@ -186,6 +187,24 @@ MATRIX: dict[str, Public | Allow] = {
     "GET /kb/editor/new": allow(*KB_EDITORS),
     "GET /kb/editor/articles/{article_id}": allow(*KB_READERS),
     "GET /kb/editor/gaps": allow(*KB_READERS),
+    # --- learning-loop data (training.read for reads; training.annotate for changes)
+    "GET /api/v1/training/candidates": allow(*ML_TEAM),
+    "GET /api/v1/training/candidates/progress": allow(*ML_TEAM),
+    "POST /api/v1/training/candidates/collect": allow(*ML_TEAM),
+    "POST /api/v1/training/candidates/bulk": allow(*ML_TEAM),
+    "GET /api/v1/training/candidates/{candidate_id}": allow(*ML_TEAM),
+    "POST /api/v1/training/candidates/{candidate_id}/accept": allow(*ML_TEAM),
+    "POST /api/v1/training/candidates/{candidate_id}/relabel": allow(*ML_TEAM),
+    "POST /api/v1/training/candidates/{candidate_id}/reject": allow(*ML_TEAM),
+    "POST /api/v1/training/candidates/{candidate_id}/out-of-scope": allow(*ML_TEAM),
+    "POST /api/v1/training/candidates/{candidate_id}/article": allow(*ML_TEAM),
+    "GET /api/v1/training/intents": allow(*ML_TEAM),
+    "POST /api/v1/training/intents": allow(*ML_TEAM),
+    "GET /api/v1/training/snapshots": allow(*ML_TEAM),
+    "POST /api/v1/training/snapshots": allow(*ML_TEAM),
+    "GET /api/v1/training/snapshots/{snapshot_id}": allow(*ML_TEAM),
+    "GET /api/v1/training/snapshots/{snapshot_id}/export.yml": allow(*ML_TEAM),
+    "GET /api/v1/training/snapshots/{snapshot_id}/export.csv": allow(*ML_TEAM),
     # --- reports (reports.read; supervisors team-scoped; agents only their own agent row)
     "GET /api/v1/reports/volume": allow(*REPORT_READERS),
     "GET /api/v1/reports/bot": allow(*REPORT_READERS),
