@@ -224,18 +224,27 @@
           rich: { n: { fontSize: 24, fontWeight: 650, color: "#111827" }, t: { fontSize: 12, color: "#6b7280", padding: [4, 0, 0, 0] } } },
         labelLine: { show: false }, itemStyle: { borderColor: "#fff", borderWidth: 2 },
         data: report.outcomes.map(function (f) {
-          return { name: f.label, value: amount(f) || 0, drill: drillOf(f), itemStyle: { color: OUTCOME_COLORS[f.value] } };
+          return { name: f.label, value: amount(f) || 0, drill: drillOf(f), itemStyle: { color: OUTCOME_COLORS[f.value || f.metric.split(".").pop()] } };
         }) }]
     });
   }
 
   function kbChart(box, report) {
-    var items = [
-      { label: report.kb_helpful.label || "Helpful", value: amount(report.kb_helpful) || 0, drill: drillOf(report.kb_helpful), color: "#10b981" },
-      { label: report.kb_not_helpful.label || "Not helpful", value: amount(report.kb_not_helpful) || 0, drill: drillOf(report.kb_not_helpful), color: "#ef4444" }
-    ];
-    if (!items[0].value && !items[1].value) { box.appendChild(R.emptyNote("No article was rated in this period.")); return; }
-    R.barChart(box, "bot-kb-ratings", items);
+    var helpful = amount(report.kb_helpful) || 0, unhelpful = amount(report.kb_not_helpful) || 0;
+    if (!helpful && !unhelpful) { box.appendChild(R.emptyNote("No article was rated in this period.")); return; }
+    R.chart(box, {
+      __name: "bot-kb-ratings",
+      tooltip: { trigger: "item", confine: true, formatter: "{b}: <b>{c}</b> ({d} %)" },
+      legend: { bottom: 0, icon: "circle", itemWidth: 9, textStyle: { color: "#6b7280" } },
+      series: [{ type: "pie", name: "Ratings", radius: ["48%", "72%"], center: ["50%", "44%"],
+        label: { show: true, position: "center", formatter: function () { return "{n|" + formatFigure(report.kb_helpful_rate) + "}\n{t|helpful}"; },
+          rich: { n: { fontSize: 22, fontWeight: 650, color: "#111827" }, t: { fontSize: 12, color: "#6b7280", padding: [4, 0, 0, 0] } } },
+        labelLine: { show: false }, itemStyle: { borderColor: "#fff", borderWidth: 2 },
+        data: [
+          { name: report.kb_helpful.label || "Helpful", value: helpful, drill: drillOf(report.kb_helpful), itemStyle: { color: "#10b981" } },
+          { name: report.kb_not_helpful.label || "Not helpful", value: unhelpful, drill: drillOf(report.kb_not_helpful), itemStyle: { color: "#ef4444" } }
+        ] }]
+    });
   }
 
   function unansweredTable(report) {
@@ -263,10 +272,10 @@
           later(R.card("Hand-offs by reason", null, "two-thirds"), function (b) {
             R.barChart(b, "bot-handoff-reasons", barsOf(report.handoff_by_reason, function (f) { return T.humanize(f.label); }, PALETTE[0]));
           }),
-          later(R.card("Top intents", "episodes by the intent the bot detected"), function (b) {
+          later(R.card("Top intents", "episodes by the intent the bot detected", "two-thirds"), function (b) {
             R.barChart(b, "bot-top-intents", barsOf(report.top_intents, function (f) { return T.humanize(f.label); }, PALETTE[3]));
           }),
-          later(R.card("Knowledge-base answers", "customers' ratings"), function (b) { kbChart(b, report); }),
+          later(R.card("Knowledge-base answers", "customers' ratings", "third"), function (b) { kbChart(b, report); }),
           (function () { var b = R.card("Top unanswered questions", "clarified or handed off for lack of an answer", "wide"); b.appendChild(unansweredTable(report)); return b; })()
         ]));
         drawAll(body);
@@ -286,8 +295,8 @@
       { label: "Resolution", num: true, value: function (r) { return durationCell(r.resolution); } },
       { label: "Handle time", num: true, value: function (r) { return durationCell(r.handle_time); } },
       { label: "SLA compliance", num: true, value: function (r) { return pctCell(r.sla_compliance); } },
-      { label: "Reopened", num: true, value: function (r) { return pctCell(r.reopen_rate); } },
-      { label: "FCR", num: true, title: "First-contact resolution", value: function (r) { return pctCell(r.fcr_rate); } },
+      { label: "Reopened", num: true, value: function (r) { return cell(r.reopen_rate); } },
+      { label: "FCR", num: true, title: "First-contact resolution", value: function (r) { return cell(r.fcr_rate); } },
       { label: "CSAT", num: true, value: function (r) { return cell(r.csat.average); } },
       { label: "Responses", num: true, title: "CSAT response rate", value: function (r) { return cell(r.csat.response_rate); } }
     ];
@@ -295,13 +304,15 @@
 
   function durationBars(box, name, rows, pick, color) {
     var items = rows.filter(function (r) { var d = pick(r); return d && d.average_seconds !== null && d.average_seconds !== undefined; })
-      .map(function (r) { var d = pick(r); return { label: r.name, value: Math.round(d.average_seconds), drill: durationDrill(d), color: color }; });
+      .map(function (r) { var d = pick(r); return { label: r.name, value: Math.round(d.average_seconds), drill: durationDrill(d), color: color }; })
+      .sort(function (a, b) { return a.value - b.value; });  // fastest first
     R.barChart(box, name, items, function (v) { return T.formatDuration(v); });
   }
 
   function figureBars(box, name, rows, pick, color, format) {
     var items = rows.filter(function (r) { return amount(pick(r)) !== null; })
-      .map(function (r) { var f = pick(r); return { label: r.name, value: amount(f), drill: drillOf(f), color: color }; });
+      .map(function (r) { var f = pick(r); return { label: r.name, value: amount(f), drill: drillOf(f), color: color }; })
+      .sort(function (a, b) { return b.value - a.value; });
     R.barChart(box, name, items, format || function (v) { return formatFigure({ amount: v, unit: pick(rows[0]).unit }); });
   }
 

@@ -7,7 +7,7 @@
   var API = R.API;
   var PAGE_SIZE = 50;
   var REPORT_OF_METRIC = { volume: "/reports", bot: "/reports/bot", team: "/reports/teams", teams: "/reports/teams", agent: "/reports/agents", agents: "/reports/agents" };
-  var OUTCOMES = { contained: "Contained by the bot", handed_off: "Handed off", no_reply: "No reply" };
+  var OUTCOMES = { contained: "Contained", handed_off: "Handed off", no_reply: "No bot reply", none: "No bot" };
 
   function params() { return new URLSearchParams(location.search); }
 
@@ -37,6 +37,8 @@
   }
 
   function rowNode(row) {
+    R.rememberTeam(row.team_id, row.team);
+    R.rememberAgent(row.agent_id, row.agent);
     var tr = el("tr");
     tr.setAttribute("data-conversation-id", row.conversation_id);
     var link = el("a", null, R.formatDate(row.created_at));
@@ -149,7 +151,7 @@
     return api("GET", API + "/conversations/" + encodeURIComponent(id)).then(function (t) {
       return function (body) {
         document.getElementById("report-title").textContent = "Conversation of " + R.formatDate(t.created_at);
-        R.subtitle(R.channelLabel(t.channel) + " · " + t.messages.length + " messages · " + T.humanize(t.status));
+        R.subtitle(R.channelLabel(t.channel) + " · " + t.messages.length + (t.messages.length === 1 ? " message" : " messages") + " · " + T.humanize(t.status));
         var crumbs = el("div", "crumbs");
         var q = params();
         if (q.get("metric")) {
@@ -182,6 +184,7 @@
             ["Priority", el("span", "badge " + k.priority, k.priority)],
             ["Hand-off reason", T.humanize(k.reason)],
             ["Team", k.team_id === null ? "—" : (R.state.directory.teams[k.team_id] || "Team " + k.team_id)],
+            ["Assignee", k.assignee_id === null ? "nobody" : (R.state.directory.agents[k.assignee_id] || "Agent " + k.assignee_id)],
             ["Opened", R.formatDate(k.created_at)], ["First response", R.formatDate(k.first_response_at)],
             ["Solved", R.formatDate(k.solved_at)]
           ]));

@@ -33,10 +33,13 @@
   function formatPct(v) { return isNum(v) ? (Math.round(v * 1000) / 10).toLocaleString() + " %" : "—"; }
   function formatSeconds(v) { return isNum(v) ? T.formatDuration(v) : "—"; }
   function formatScore(v) { return isNum(v) ? v.toFixed(2) : "—"; }
+  /* Times are shown in the report's time zone, like its days and hours. */
   function formatDate(iso) {
     if (!iso) return "";
-    var d = new Date(iso);
-    return isNaN(d) ? iso : d.toLocaleString([], { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    var d = new Date(iso), zone = state.filters && state.filters.tz;
+    if (isNaN(d)) return iso;
+    var style = { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
+    try { return d.toLocaleString([], Object.assign({ timeZone: zone || undefined }, style)); } catch (e) { return d.toLocaleString([], style); }
   }
   function shortDay(iso) {  // "2026-11-03" -> "Nov 3" without a time-zone shift
     var p = String(iso).split("-");
@@ -70,9 +73,10 @@
     return q.toString();
   }
 
-  /* The page's own extras that are not filters (the drill-down's metric and value). */
+  /* The page's own extras that are not filters: the drill-down's metric and value (the
+   * transcript keeps them too, for its way back to the list). */
   function pageExtras() {
-    if (PAGE !== "conversations") return {};
+    if (PAGE !== "conversations" && PAGE !== "transcript") return {};
     var q = new URLSearchParams(location.search);
     return { metric: q.get("metric"), value: q.get("value") };
   }
@@ -183,10 +187,30 @@
     }).catch(function () { /* analysts have no console access: the reports fill it in */ });
   }
 
+  /* Names seen on any report page are kept for the session, so a page that carries only
+   * ids (a transcript) or a reader without the console's directory still shows names. */
+  var NAMES_KEY = "tandem.reports.names";
+  function loadNames() {
+    try {
+      var saved = JSON.parse(sessionStorage.getItem(NAMES_KEY) || "{}");
+      Object.keys(saved.teams || {}).forEach(function (id) { rememberTeam(id, saved.teams[id]); });
+      Object.keys(saved.agents || {}).forEach(function (id) { rememberAgent(id, saved.agents[id]); });
+    } catch (e) { /* storage unavailable: names come from this page's reports */ }
+  }
+  var saveTimer = null;
+  function saveNames() {
+    if (saveTimer) return;
+    saveTimer = setTimeout(function () {
+      saveTimer = null;
+      try { sessionStorage.setItem(NAMES_KEY, JSON.stringify(state.directory)); } catch (e) { /* ignore */ }
+    }, 0);
+  }
+
   function rememberTeam(id, name) {
     if (id === null || id === undefined || !name) return;
-    if (state.directory.teams[id]) return;
+    if (state.directory.teams[id] === name) return;
     state.directory.teams[id] = name;
+    saveNames();
     var select = $("f-team"), value = String(id);
     var existing = Array.prototype.filter.call(select.options, function (o) { return o.value === value; })[0];
     if (existing) existing.textContent = name; else select.appendChild(option(value, name));
@@ -195,8 +219,9 @@
 
   function rememberAgent(id, name) {
     if (id === null || id === undefined || !name) return;
-    if (state.directory.agents[id]) return;
+    if (state.directory.agents[id] === name) return;
     state.directory.agents[id] = name;
+    saveNames();
     var select = $("f-agent"), value = String(id);
     var existing = Array.prototype.filter.call(select.options, function (o) { return o.value === value; })[0];
     if (existing) existing.textContent = name; else select.appendChild(option(value, name));
@@ -260,12 +285,14 @@
       tooltip: { trigger: "item", confine: true },
       grid: { left: 8, right: 16, top: 30, bottom: 8, containLabel: true }
     };
+    var name = optionSpec.__name || "";
+    delete optionSpec.__name;
     instance.setOption(Object.assign(base, optionSpec));
     instance.on("click", function (params) {
       var url = drillUrl(params.data && params.data.drill);
       if (url) location.href = url;
     });
-    node.setAttribute("data-chart", optionSpec.__name || "");
+    node.setAttribute("data-chart", name);
     state.charts.push(instance);
     return instance;
   }
@@ -286,7 +313,7 @@
     var height = Math.max(140, Math.min(420, 34 * items.length + 40));
     var spec = {
       __name: name,
-      grid: { left: 16, right: 56, top: 6, bottom: 6, containLabel: true },
+      grid: { left: 24, right: 84, top: 6, bottom: 6, containLabel: true },
       tooltip: { trigger: "item", confine: true, formatter: function (p) { return escapeHtml(p.name) + ": <b>" + escapeHtml(fmt(p.value)) + "</b>"; } },
       xAxis: Object.assign({ type: "value", axisLabel: { show: false } }, { splitLine: { show: false } }),
       yAxis: Object.assign(axisStyle(), { type: "category", data: labels, axisLine: { show: false } }),
@@ -395,6 +422,7 @@
       showError({ status: 403, message: "this needs the permission 'reports.read'" });
       return;
     }
+    loadNames();
     loadDirectory();
     load();
     window.addEventListener("resize", function () { state.charts.forEach(function (c) { c.resize(); }); });
