@@ -219,8 +219,9 @@ def label_form(session: Session, ticket_id: int, viewer: Principal) -> LabelForm
     published = list(session.execute(
         select(Article.id, Article.title).where(Article.status == ArticleStatus.PUBLISHED)
         .order_by(Article.title).limit(MAX_ARTICLE_CHOICES)))
-    titles = dict(session.execute(select(Article.id, Article.title)
-                                  .where(Article.id.in_(offered)))) if offered else {}
+    # .all(): a Result has keys(), so dict() would read the Result itself as a mapping.
+    titles: dict[int, str] = dict(session.execute(
+        select(Article.id, Article.title).where(Article.id.in_(offered))).all()) if offered else {}
     choices = [ArticleChoice(i, titles[i], True) for i in offered if i in titles]
     choices += [ArticleChoice(i, title, False) for i, title in published if i not in titles]
     return LabelForm(ticket.id, text, ticket.detected_intent, ticket.intent_confidence, intents,

@@ -166,3 +166,21 @@ def test_labels_and_rating_comments_are_exported_and_erased_with_the_customer(se
     assert labels.labelled_examples(session) == []
     assert session.scalar(select(func.count()).select_from(ArticleRating)) == 0
     assert report["verification"]["database_text_matches"] == []
+
+
+def test_the_form_offers_the_bots_guess_and_its_articles_first(session):
+    agent = principal_of(make_user(session))
+    conversation, ticket, _token = _handed_off_chat(session)
+    article = _article(session)
+    other = Article(slug="a-first", title="A first article", body="x", category="shipping",
+                    tags=[], alternative_questions=[], status="published")
+    session.add(other)
+    _bot(session, conversation, "Claim within 14 days", kind="answer", intent="ask_shipping",
+         confidence=0.8, decision="answer",
+         article={"id": article.id, "slug": article.slug, "title": article.title})
+    session.flush()
+    form = labels.label_form(session, ticket.id, agent)
+    assert form.intents[0] == "ask_shipping" and "ask_returns" in form.intents
+    assert [(a.id, a.offered_by_bot) for a in form.articles] == [
+        (article.id, True), (other.id, False)]
+    assert form.predicted_intent == "ask_shipping" and form.label is None
