@@ -55,8 +55,8 @@ class Scope:
 def scope_of(session: Session, principal: Principal) -> Scope:
     pii = principal.can(Permission.PII_READ)
     if not principal.can(Permission.REPORTS_READ):
-        return Scope(team_ids=frozenset(handoff.team_ids_of(session, principal.user_id)),
-                     only_agent_id=principal.user_id, pii=pii)
+        # Their own stints, whichever team they worked them in.
+        return Scope(team_ids=None, only_agent_id=principal.user_id, pii=pii)
     works_tickets = principal.can(Permission.TICKETS_READ)
     if works_tickets and not principal.can(Permission.TICKETS_ALL_TEAMS):
         return Scope(team_ids=frozenset(handoff.team_ids_of(session, principal.user_id)),

@@ -9,13 +9,18 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.database import session_scope
+from core.settings import get_settings
 from reporting import drilldown
 from reporting.access import Scope
 from reporting.filters import ReportFilters
@@ -82,6 +87,33 @@ def _lines(rows: Iterator[list[object]], header: list[str]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
+@lru_cache
+def _sqlite_reader(url: str) -> Engine:
+    """SQLite without BEGIN IMMEDIATE: a long export reads a WAL snapshot and holds no write
+    lock, so the api and worker keep writing while it streams."""
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+
+    @event.listens_for(engine, "connect")
+    def _read_only(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA query_only=ON")
+
+    return engine
+
+
+@contextmanager
+def _reading_session() -> Iterator[Session]:
+    url = get_settings().database_url
+    if make_url(url).get_backend_name() != "sqlite":
+        with session_scope() as session:
+            yield session
+        return
+    session = Session(bind=_sqlite_reader(url))
+    try:
+        yield session
+    finally:
+        session.close()
+
+
 def report_csv(report: BaseModel) -> Iterator[str]:
     return _lines(_figures(report), FIGURE_COLUMNS)
 
@@ -92,7 +124,7 @@ def conversations_csv(metric: str, value: str | None, filters: ReportFilters,
     starts streaming, so the request's unit of work (and its audit entry) is committed."""
 
     def rows() -> Iterator[list[object]]:
-        with session_scope() as session:
+        with _reading_session() as session:
             for chunk in drilldown.all_rows(session, metric, value, filters, scope):
                 for row in chunk:
                     yield [row.conversation_id, row.created_at.isoformat(), row.channel,
