@@ -33,6 +33,7 @@ from knowledge_base import gaps as kb_gaps
 from knowledge_base.models import ArticleRating, KnowledgeGap
 from nlu.encoders import Vectors, get_encoder
 from nlu.pii import mask_text
+from training import dataset_privacy as _dataset_privacy  # noqa: F401 - registers the sources
 from training.models import (
     CandidateOrigin,
     CandidateSource,

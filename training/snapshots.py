@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.errors import NotFound, ValidationFailed
 from nlu.pii import mask_text
+from training import dataset_privacy as _dataset_privacy  # noqa: F401 - registers the sources
 from training import labels
 from training.intents import rasa_examples
 from training.models import CandidateStatus, DatasetSnapshot, SnapshotExample, TrainingCandidate
