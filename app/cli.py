@@ -92,13 +92,10 @@ def bot_train(force: bool) -> None:
 
 @bot.command("run")
 def bot_run() -> None:
-    """Start the Rasa server for the current model (used by the Procfile)."""
-    import os
+    """Serve the live Rasa model; switch to a new live model with no downtime (Procfile)."""
+    from bot.model_switch import Runner
 
-    from bot.rasa_server import command
-
-    argv = command()
-    os.execv(argv[0], argv)  # noqa: S606 - replace this process with Rasa
+    Runner().run_forever()
 
 
 @main.group()
@@ -164,6 +161,120 @@ def nlu_evaluate(train_path: str, test_path: str, oos_label: str | None, json_pa
         plot_risk_coverage(result["risk_coverage"], Path(plot_path), title=Path(test_path).name)
     summary = {k: v for k, v in result.items() if k not in {"predictions", "risk_coverage"}}
     click.echo(json.dumps(summary, indent=2))
+
+
+@main.group()
+def model() -> None:
+    """The model registry: versions, training, evaluation, promotion, rollback."""
+
+
+@model.command("list")
+def model_list() -> None:
+    """Every version, newest first."""
+    from core.database import session_scope
+    from training import registry
+
+    with session_scope() as session:
+        for row in registry.list_versions(session):
+            scores = (row.metrics or {}).get("comparison", {}).get("candidate", {})
+            automation = scores.get("correct_automation_at_target")
+            click.echo(f"v{row.version:<4} {row.status:<10} {row.name[:24]:<24} "
+                       f"snapshot={row.snapshot_id or '-':<5} "
+                       f"correct_automation@target={automation if automation is not None else '-'}"
+                       f"{'  forced' if row.forced else ''}")
+
+
+@model.command("train")
+@click.option("--snapshot", "snapshot_id", required=True, type=int)
+@click.option("--skip-rasa", is_flag=True, help="Platform classifier only; keep the Rasa model")
+@click.option("--name", default="")
+@click.option("--queue", "queued", is_flag=True, help="Let the worker train it (default: here)")
+def model_train(snapshot_id: int, skip_rasa: bool, name: str, queued: bool) -> None:
+    """Train a candidate from a dataset snapshot, then compare it with live."""
+    from core.database import session_scope
+    from core.errors import TandemError
+    from training import jobs, registry
+
+    try:
+        with session_scope() as session:
+            row = registry.start_training(session, snapshot_id=snapshot_id, actor=None,
+                                          skip_rasa=skip_rasa, name=name, enqueue=queued)
+            version = row.version
+    except TandemError as exc:
+        raise click.ClickException(exc.message) from exc
+    if queued:
+        click.echo(f"v{version} queued; follow it with `tandem model list`")
+        return
+    status = jobs.run_training(version)
+    with session_scope() as session:
+        row = registry.get(session, version)
+        click.echo(row.log)
+        click.echo(json.dumps((row.metrics or {}).get("comparison", {}).get("deltas", {})))
+    click.echo(f"v{version}: {status}")
+    if status != "candidate":
+        sys.exit(1)
+
+
+@model.command("evaluate")
+@click.argument("version", type=int)
+def model_evaluate(version: int) -> None:
+    """Compare VERSION with live on its frozen held-out set; prints the guard's verdict."""
+    from core.database import session_scope
+    from core.errors import TandemError
+    from training import evaluation, guard, registry
+
+    try:
+        with session_scope() as session:
+            row = registry.get(session, version)
+            comparison = evaluation.compare(session, candidate=row,
+                                            live=registry.live(session), refresh=True)
+            verdict = guard.check(comparison).as_dict()
+            row.metrics = {**(row.metrics or {}), "guard": verdict}
+            plot = (row.artifacts or {}).get("risk_coverage_png")
+    except TandemError as exc:
+        raise click.ClickException(exc.message) from exc
+    summary = {k: comparison[k] for k in ("against_version", "held_out", "candidate", "live",
+                                          "deltas")}
+    click.echo(json.dumps({**summary, "guard": verdict, "plot": plot}, indent=2))
+
+
+@model.command("promote")
+@click.argument("version", type=int)
+@click.option("--force-reason", default=None, help="Promote although the guard refuses")
+def model_promote(version: int, force_reason: str | None) -> None:
+    """Make candidate VERSION live (guarded); the Rasa runner switches with no downtime."""
+    from core.database import session_scope
+    from core.errors import TandemError
+    from training import registry
+
+    try:
+        with session_scope() as session:
+            result = registry.promote(session, version_id=version, actor=None,
+                                      force_reason=force_reason)
+            previous = result.previous.version if result.previous else None
+            forced = result.forced
+    except TandemError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"v{version} is live (was v{previous}){' - forced' if forced else ''}")
+
+
+@model.command("rollback")
+@click.argument("version", type=int)
+@click.option("--reason", default=None)
+def model_rollback(version: int, reason: str | None) -> None:
+    """Make the earlier VERSION live again."""
+    from core.database import session_scope
+    from core.errors import TandemError
+    from training import registry
+
+    try:
+        with session_scope() as session:
+            result = registry.rollback(session, to_version_id=version, actor=None,
+                                       reason=reason)
+            previous = result.previous.version if result.previous else None
+    except TandemError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"v{version} is live again (was v{previous})")
 
 
 @main.group()

@@ -19,6 +19,7 @@ from agent_console import endpoints as agent_console
 from agent_console import ml_api as training_data_api
 from agent_console import ml_pages as agent_ml_pages
 from agent_console import labelling as agent_labelling
+from agent_console import models_api as model_registry_api
 from agent_console import pages as agent_console_pages
 from agent_console import service_levels as agent_service_levels
 from agent_console import team as agent_team
@@ -83,6 +84,7 @@ def create_app() -> FastAPI:
         auth_router,
         agent_console.router,
         agent_tickets.router,
+        model_registry_api.router,
         training_data_api.router,
         agent_labelling.router,
         agent_canned.router,

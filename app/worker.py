@@ -14,6 +14,7 @@ from core.settings import get_settings
 from integrations.tasks import on_domain_event
 
 TASK_MODULES = ["knowledge_base.tasks", "integrations.tasks", "privacy.tasks",
+                "training.tasks",
                 "reporting.fact_tasks",
                 "handoff.tasks", "bot.channels.email.tasks", "training.candidate_tasks"]
 

@@ -1,4 +1,8 @@
-"""HTTP client for the Rasa server: the REST channel for messages, /status for health."""
+"""HTTP client for the Rasa server: the REST channel for messages, /status for health.
+
+The server is the one bot/rasa_active.py names (the Rasa runner switches it when a new model
+goes live); a request already under way finishes on the client it started with.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from bot.rasa_active import active_rasa_url
 from core.errors import DependencyUnavailable
 from core.settings import get_settings
 
@@ -61,18 +66,23 @@ class RasaClient:
 
 
 _client: RasaClient | None = None
+# Clients of servers switched away from: requests in flight on them finish; closed at shutdown.
+_retired: list[RasaClient] = []
 
 
 def get_rasa_client() -> RasaClient:
     global _client
-    if _client is None:
-        settings = get_settings()
-        _client = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+    url = active_rasa_url().rstrip("/")
+    if _client is None or _client.base_url != url:
+        if _client is not None:
+            _retired.append(_client)
+        _client = RasaClient(url, get_settings().rasa_timeout_seconds)
     return _client
 
 
 async def close_rasa_client() -> None:
     global _client
-    if _client is not None:
-        await _client.aclose()
-        _client = None
+    for client in [*_retired, *([_client] if _client else [])]:
+        await client.aclose()
+    _retired.clear()
+    _client = None

@@ -47,7 +47,8 @@ def write_config(settings: Settings | None = None) -> Path:
     return folder
 
 
-def command(settings: Settings | None = None, model: Path | None = None) -> list[str]:
+def command(settings: Settings | None = None, model: Path | None = None,
+            port: int | None = None) -> list[str]:
     settings = settings or get_settings()
     folder = write_config(settings)
     return [
@@ -56,5 +57,5 @@ def command(settings: Settings | None = None, model: Path | None = None) -> list
         "--endpoints", str(folder / "endpoints.yml"),
         "--credentials", str(folder / "credentials.yml"),
         "--interface", "127.0.0.1",
-        "--port", str(settings.rasa_port),
+        "--port", str(port or settings.rasa_port),
     ]

@@ -40,9 +40,9 @@ def train_intent_classifier() -> Path:
 
     Trained here, next to the Rasa model, so the first customer message does not wait for it.
     """
-    from bot.actions.intents import get_classifier, model_file
+    from bot.actions.intents import default_classifier, model_file
 
-    get_classifier()
+    default_classifier()
     return model_file()
 
 

@@ -187,6 +187,18 @@ MATRIX: dict[str, Public | Allow] = {
     "GET /kb/editor/new": allow(*KB_EDITORS),
     "GET /kb/editor/articles/{article_id}": allow(*KB_READERS),
     "GET /kb/editor/gaps": allow(*KB_READERS),
+    # --- model registry (training.read or models.train to read; models.train; models.promote)
+    "GET /api/v1/models": allow("admin", "ml_engineer"),
+    "GET /api/v1/models/live": allow("admin", "ml_engineer"),
+    "POST /api/v1/models": allow("admin", "ml_engineer"),
+    "GET /api/v1/models/{version}": allow("admin", "ml_engineer"),
+    "POST /api/v1/models/{version}/cancel": allow("admin", "ml_engineer"),
+    "GET /api/v1/models/{version}/log": allow("admin", "ml_engineer"),
+    "GET /api/v1/models/{version}/log/stream": allow("admin", "ml_engineer"),
+    "POST /api/v1/models/{version}/evaluate": allow("admin", "ml_engineer"),
+    "GET /api/v1/models/{version}/risk-coverage.png": allow("admin", "ml_engineer"),
+    "POST /api/v1/models/{version}/promote": allow("admin", "ml_engineer"),
+    "POST /api/v1/models/{version}/rollback": allow("admin", "ml_engineer"),
     # --- learning-loop data (training.read for reads; training.annotate for changes)
     "GET /api/v1/training/candidates": allow(*ML_TEAM),
     "GET /api/v1/training/candidates/progress": allow(*ML_TEAM),

@@ -21,6 +21,7 @@ here touches the live pointer, so the live models stay as they were.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib
 import json
 import logging
@@ -89,7 +90,7 @@ class TrainingData:
 
 def _snapshot_examples(session: Session, snapshot_id: int) -> list[Example]:
     snapshots: Any = importlib.import_module("training.snapshots")  # L2's module
-    rows = snapshots.snapshot_examples(session, snapshot_id)
+    rows = snapshots.snapshot_examples(session, snapshot_id, include_out_of_scope=True)
     return [(str(t), None if i is None else str(i)) for t, i in rows]
 
 
@@ -221,11 +222,13 @@ def train_rasa(directory: Path, examples: Sequence[tuple[str, str]], version: in
         "--out", str(directory), "--fixed-model-name", name,
     ]
     env = {**os.environ, "RASA_CACHE_DIRECTORY": str(get_settings().data_dir / "rasa-cache"),
-           "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+           "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1",
+           # Library deprecation warnings would bury the training's own lines in the log.
+           "PYTHONWARNINGS": "ignore", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
     reporter.line("rasa train: " + " ".join(command[1:]), flush=True)
     process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
         command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True)
+        start_new_session=True, preexec_fn=_die_with_parent)
     lines: queue.Queue[str | None] = queue.Queue()
 
     def pump() -> None:
@@ -272,6 +275,12 @@ def train_rasa(directory: Path, examples: Sequence[tuple[str, str]], version: in
     if not model.exists():
         raise RuntimeError(f"rasa train finished but {model} is missing")
     return model
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """`rasa train` stops if the worker running this job is killed (Linux)."""
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
@@ -401,7 +410,8 @@ def _train(version: int, reporter: Reporter, directory: Path, snapshot_id: int |
             "rasa_trained": not options.get("skip_rasa"),
             "calibration": recal.as_dict()}}
         registry.finish(row, ModelStatus.CANDIDATE, "trained: candidate")
-    reporter.progress(0.95, "evaluating against the live version")
+    reporter.line("evaluating against the live version")
+    reporter.flush(progress=0.95)
     try:
         with session_scope() as session:
             row = session.get(ModelVersion, version)

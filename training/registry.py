@@ -140,8 +140,10 @@ def create_version(session: Session, *, actor: Principal | None, snapshot_id: in
 
 
 def start_training(session: Session, *, snapshot_id: int, actor: Principal | None,
-                   skip_rasa: bool = False, name: str = "") -> ModelVersion:
-    """Register a training from a snapshot; the worker runs it after this commits."""
+                   skip_rasa: bool = False, name: str = "", enqueue: bool = True
+                   ) -> ModelVersion:
+    """Register a training from a snapshot; the worker runs it after this commits
+    (`enqueue=False`: the caller runs training.jobs.run_training itself, e.g. the CLI)."""
     from training import jobs, tasks
 
     jobs.check_snapshot(session, snapshot_id)
@@ -152,9 +154,10 @@ def start_training(session: Session, *, snapshot_id: int, actor: Principal | Non
     audit.record(session, actor=_actor_id(actor), action="models.train",
                  target=f"model_version:{row.version}",
                  after={"snapshot_id": snapshot_id, "skip_rasa": skip_rasa})
-    from core.tasks import enqueue_after_commit
+    if enqueue:
+        from core.tasks import enqueue_after_commit
 
-    enqueue_after_commit(session, tasks.train_model, row.version)
+        enqueue_after_commit(session, tasks.train_model, row.version)
     return row
 
 
@@ -182,7 +185,7 @@ def finish(row: ModelVersion, status: ModelStatus, message: str = "") -> None:
     else:
         row.progress = 1.0
     if message:
-        row.log = (row.log or "") + message + "\n"
+        row.log = (row.log or "") + f"[{utcnow():%H:%M:%S}] {message}\n"
 
 
 # --- promotion -------------------------------------------------------------------------

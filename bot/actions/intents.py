@@ -4,6 +4,10 @@ Rasa routes the dialogue (rules, forms); this classifier supplies the intent ran
 hand-off decision uses, because it is the pipeline that was measured and calibrated
 (docs/nlu.md). It is trained once per version of bot/rasa/data/nlu.yml and cached under
 the models directory, keyed by the data and the embedding model.
+
+Once the model registry has promoted a version, the live pointer (training.live_pointer,
+one `stat` per turn, re-read when it changes) names that version's classifier and
+thresholds, and those are used instead; the baseline's pointer names none (the defaults).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from pathlib import Path
 from core.settings import get_settings
 from nlu.classifier import IntentClassifier
 from nlu.evaluation import load_dataset
+from nlu.handoff_policy import THRESHOLDS_FILE
+from training import live_pointer
 
 NLU_DATA = Path(__file__).resolve().parent.parent / "rasa" / "data" / "nlu.yml"
 
@@ -36,8 +42,36 @@ def train(data: Path = NLU_DATA) -> IntentClassifier:
     return IntentClassifier().fit(dataset.texts, dataset.labels)
 
 
-@lru_cache
+def live_classifier_file() -> str | None:
+    """The promoted version's classifier file; None while the defaults are live."""
+    pointer = live_pointer.read()
+    return (pointer or {}).get("classifier") or None
+
+
+def live_thresholds_file() -> Path:
+    """The promoted version's calibrated thresholds; bot/handoff_thresholds.yml by default."""
+    path = (live_pointer.read() or {}).get("thresholds")
+    return Path(path) if path else THRESHOLDS_FILE
+
+
+@lru_cache(maxsize=4)
+def _load_version_classifier(path: str) -> IntentClassifier:
+    return IntentClassifier.load(Path(path))
+
+
 def get_classifier() -> IntentClassifier:
+    """The live classifier: the promoted version's, else the default one."""
+    path = live_classifier_file()
+    if path:
+        try:
+            return _load_version_classifier(path)
+        except Exception:  # a broken or missing file must not stop the bot: use the default
+            logger.exception("could not load the live classifier %s; using the default", path)
+    return default_classifier()
+
+
+@lru_cache
+def default_classifier() -> IntentClassifier:
     with _lock:
         path = model_file()
         if path.exists():

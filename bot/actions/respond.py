@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.actions.intents import get_classifier
+from bot.actions.intents import get_classifier, live_thresholds_file
 from knowledge_base import retrieval
 from nlu import signals
 from nlu.classifier import Ranking
@@ -105,7 +105,7 @@ def _slot_event(value: float) -> dict[str, Any]:
 
 
 def run(tracker: dict[str, Any], thresholds: Thresholds | None = None) -> ActionResult:
-    thresholds = thresholds or Thresholds.load()
+    thresholds = thresholds or Thresholds.load(live_thresholds_file())
     latest = tracker.get("latest_message") or {}
     text = str(latest.get("text") or "")
     fallbacks = int(float((tracker.get("slots") or {}).get(FALLBACK_SLOT) or 0))
