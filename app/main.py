@@ -41,6 +41,7 @@ from nlu.encoders import get_encoder
 from privacy import endpoints as privacy
 from reporting import endpoints as reports
 from reporting import pages as report_pages
+from reporting import schedule_endpoints as report_schedules
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ def create_app() -> FastAPI:
         integrations.router,
         kb_editor.router,
         kb_editor.pages,
+        report_schedules.schedule_router,
         reports.router,
         report_pages.pages,
     ):

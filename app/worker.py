@@ -15,7 +15,7 @@ from integrations.tasks import on_domain_event
 
 TASK_MODULES = ["knowledge_base.tasks", "integrations.tasks", "privacy.tasks",
                 "training.tasks",
-                "reporting.fact_tasks",
+                "reporting.fact_tasks", "reporting.tasks",
                 "handoff.tasks", "bot.channels.email.tasks", "training.candidate_tasks"]
 
 
@@ -57,6 +57,14 @@ def create_celery() -> Celery:
             "reconcile-report-facts": {
                 "task": "reporting.reconcile_facts",
                 "schedule": 86400.0,
+            },
+            "send-report-summaries": {
+                "task": "reporting.send_due_summaries",
+                "schedule": 300.0,
+            },
+            "evaluate-report-alerts": {
+                "task": "reporting.evaluate_alerts",
+                "schedule": 60.0,
             },
             "collect-training-candidates": {
                 "task": "training.collect_candidates",

@@ -229,6 +229,15 @@ MATRIX: dict[str, Public | Allow] = {
     "GET /api/v1/reports/teams.csv": allow(*REPORT_EXPORTERS),
     "GET /api/v1/reports/agents.csv": allow(*REPORT_EXPORTERS),
     "GET /api/v1/reports/conversations.csv": allow(*REPORT_EXPORTERS),
+    # --- scheduled summaries (each reader's own) and alert rules (managed by configurers)
+    "GET /api/v1/reports/subscriptions": allow(*REPORT_READERS),
+    "POST /api/v1/reports/subscriptions": allow(*REPORT_READERS),
+    "DELETE /api/v1/reports/subscriptions/{subscription_id}": allow(*REPORT_READERS),
+    "GET /api/v1/reports/alerts": allow(*REPORT_READERS),
+    "POST /api/v1/reports/alerts": allow(*SUPPORT_CONFIGURERS),
+    "PATCH /api/v1/reports/alerts/{rule_id}": allow(*SUPPORT_CONFIGURERS),
+    "DELETE /api/v1/reports/alerts/{rule_id}": allow(*SUPPORT_CONFIGURERS),
+    "GET /api/v1/reports/alerts/{rule_id}/episodes": allow(*REPORT_READERS),
     # --- reports pages (shells: the login form without a session; data from the reports API)
     "GET /reports": public("page shell; data comes from the reports API"),
     "GET /reports/bot": public("page shell; data comes from the reports API"),

@@ -1,0 +1,198 @@
+"""Scheduled summary e-mails and alert rules: the API (thin; reporting.subscriptions and
+reporting.alerts do the work).
+
+Access: anyone who reads reports subscribes for themselves and reads the alert rules they
+may see; supervisors and administrators (support.configure) manage alert rules, supervisors
+for their own teams and global ones.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+
+from core.auth.dependencies import client_address, require
+from core.auth.permissions import Permission
+from core.auth.service import Principal
+from core.database import DbSession
+from reporting import alerts, subscriptions
+from reporting.access import ReportsRead
+from reporting.models import AlertEpisode, AlertRule, ReportSubscription
+
+AlertsManage = Annotated[Principal, Depends(require(Permission.SUPPORT_CONFIGURE))]
+
+schedule_router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+
+AlertKindName = Literal["queue_wait", "sla_breaches", "handoff_rate", "bot_unavailable"]
+
+
+class SubscriptionBody(BaseModel):
+    frequency: Literal["daily", "weekly"]
+    team_id: int | None = Field(default=None, description="one team only; default: your scope")
+    timezone: str = Field(default="UTC", max_length=64, examples=["Europe/Berlin"])
+    send_hour: int = Field(default=7, description="local hour, 0-23")
+    weekday: int = Field(default=0, description="weekly: 0 = Monday ... 6 = Sunday")
+
+
+class SubscriptionOut(BaseModel):
+    id: int
+    frequency: str
+    team_id: int | None
+    timezone: str
+    send_hour: int
+    weekday: int
+    last_period_end: str | None
+    last_sent_at: datetime | None
+
+    @classmethod
+    def of(cls, subscription: ReportSubscription) -> SubscriptionOut:
+        return cls(id=subscription.id, frequency=subscription.frequency,
+                   team_id=subscription.team_id, timezone=subscription.timezone,
+                   send_hour=subscription.send_hour, weekday=subscription.weekday,
+                   last_period_end=subscription.last_period_end,
+                   last_sent_at=subscription.last_sent_at)
+
+
+class SubscriptionList(BaseModel):
+    items: list[SubscriptionOut]
+
+
+@schedule_router.get("/subscriptions", response_model=SubscriptionList,
+                     summary="My scheduled summary e-mails")
+def list_subscriptions(principal: ReportsRead, session: DbSession) -> SubscriptionList:
+    return SubscriptionList(items=[SubscriptionOut.of(s) for s in
+                                   subscriptions.list_for(session, principal.user_id)])
+
+
+@schedule_router.post("/subscriptions", response_model=SubscriptionOut, status_code=201,
+                      summary="Subscribe to a daily or weekly summary e-mail")
+def subscribe(body: SubscriptionBody, principal: ReportsRead, request: Request,
+              session: DbSession) -> SubscriptionOut:
+    subscription = subscriptions.subscribe(
+        session, principal, subscriptions.SubscriptionInput(**body.model_dump()),
+        client_address=client_address(request))
+    return SubscriptionOut.of(subscription)
+
+
+@schedule_router.delete("/subscriptions/{subscription_id}", status_code=204,
+                        response_class=Response, summary="Unsubscribe")
+def unsubscribe(subscription_id: int, principal: ReportsRead, request: Request,
+                session: DbSession) -> Response:
+    subscriptions.unsubscribe(session, principal, subscription_id,
+                              client_address=client_address(request))
+    return Response(status_code=204)
+
+
+# --- alerts ---------------------------------------------------------------------------------
+
+
+class AlertRuleBody(BaseModel):
+    name: str = Field(max_length=120)
+    kind: AlertKindName
+    threshold: float = Field(description="queue_wait: minutes; sla_breaches and "
+                                         "bot_unavailable: a count; handoff_rate: times the "
+                                         "usual rate, e.g. 1.5")
+    team_id: int | None = None
+    window_minutes: int | None = Field(default=None, description="default 60 (10 for "
+                                                                 "bot_unavailable)")
+    min_volume: int = Field(default=10, description="handoff_rate: fewest chats to judge by")
+    enabled: bool = True
+
+
+class AlertRulePatch(BaseModel):
+    name: str | None = Field(default=None, max_length=120)
+    threshold: float | None = None
+    window_minutes: int | None = None
+    min_volume: int | None = None
+    enabled: bool | None = None
+
+
+class EpisodeOut(BaseModel):
+    id: int
+    started_at: datetime
+    ended_at: datetime | None
+    first_value: float
+    peak_value: float
+    last_value: float
+    notified: int
+
+    @classmethod
+    def of(cls, episode: AlertEpisode) -> EpisodeOut:
+        return cls(id=episode.id, started_at=episode.started_at, ended_at=episode.ended_at,
+                   first_value=episode.first_value, peak_value=episode.peak_value,
+                   last_value=episode.last_value, notified=episode.notified)
+
+
+class AlertRuleOut(BaseModel):
+    id: int
+    name: str
+    kind: str
+    threshold: float
+    team_id: int | None
+    window_minutes: int
+    min_volume: int
+    enabled: bool
+    last_value: float | None = Field(description="the figure at the last evaluation; null "
+                                                 "when it could not be measured")
+    last_evaluated_at: datetime | None
+    open_episode: EpisodeOut | None = Field(description="set while the alert is firing")
+
+    @classmethod
+    def of(cls, rule: AlertRule, episode: AlertEpisode | None) -> AlertRuleOut:
+        return cls(id=rule.id, name=rule.name, kind=rule.kind, threshold=rule.threshold,
+                   team_id=rule.team_id, window_minutes=rule.window_minutes,
+                   min_volume=rule.min_volume, enabled=rule.enabled, last_value=rule.last_value,
+                   last_evaluated_at=rule.last_evaluated_at,
+                   open_episode=EpisodeOut.of(episode) if episode else None)
+
+
+class AlertRuleList(BaseModel):
+    items: list[AlertRuleOut]
+
+
+class EpisodeList(BaseModel):
+    items: list[EpisodeOut]
+
+
+@schedule_router.get("/alerts", response_model=AlertRuleList,
+                     summary="Alert rules on live figures, with the ones firing now")
+def list_alert_rules(principal: ReportsRead, session: DbSession) -> AlertRuleList:
+    return AlertRuleList(items=[AlertRuleOut.of(r, alerts.open_episode(session, r.id))
+                                for r in alerts.list_rules(session, principal)])
+
+
+@schedule_router.post("/alerts", response_model=AlertRuleOut, status_code=201,
+                      summary="Create an alert rule")
+def create_alert_rule(body: AlertRuleBody, principal: AlertsManage, request: Request,
+                      session: DbSession) -> AlertRuleOut:
+    rule = alerts.create_rule(session, principal, alerts.RuleInput(**body.model_dump()),
+                              client_address=client_address(request))
+    return AlertRuleOut.of(rule, None)
+
+
+@schedule_router.patch("/alerts/{rule_id}", response_model=AlertRuleOut,
+                       summary="Change an alert rule (threshold, window, on/off)")
+def update_alert_rule(rule_id: int, body: AlertRulePatch, principal: AlertsManage,
+                      request: Request, session: DbSession) -> AlertRuleOut:
+    rule = alerts.update_rule(session, principal, rule_id, body.model_dump(exclude_none=True),
+                              client_address=client_address(request))
+    return AlertRuleOut.of(rule, alerts.open_episode(session, rule.id))
+
+
+@schedule_router.delete("/alerts/{rule_id}", status_code=204, response_class=Response,
+                        summary="Delete an alert rule")
+def delete_alert_rule(rule_id: int, principal: AlertsManage, request: Request,
+                      session: DbSession) -> Response:
+    alerts.delete_rule(session, principal, rule_id, client_address=client_address(request))
+    return Response(status_code=204)
+
+
+@schedule_router.get("/alerts/{rule_id}/episodes", response_model=EpisodeList,
+                     summary="An alert rule's episodes, newest first")
+def list_alert_episodes(rule_id: int, principal: ReportsRead,
+                        session: DbSession) -> EpisodeList:
+    rule = alerts.get_rule(session, principal, rule_id)
+    return EpisodeList(items=[EpisodeOut.of(e) for e in alerts.episodes_of(session, rule.id)])
