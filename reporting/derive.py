@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from conversations.models import Conversation, Message, SenderType
+from conversations.models import SenderType
 from handoff import business_hours
-from handoff.models import BusinessCalendar, CsatRating, Ticket, TicketEvent, TicketStatus
+from handoff.models import BusinessCalendar, TicketStatus
 
 BUCKET_SECONDS = 900  # 15 minutes: every time zone's offset is a multiple of it
 # Hand-offs that never passed through the bot: the conversation starts with a ticket.
@@ -112,6 +112,77 @@ class ConversationFacts:
     first_customer_message_id: int | None
     episodes: list[EpisodeFacts]
     stints: list[StintFacts]
+
+
+# What the derivation reads of each raw row. ORM objects fit, and so do the plain rows
+# reporting.facts loads in bulk (much faster than building ORM objects).
+
+
+class Conversation(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class Message(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def sender_type(self) -> str: ...
+    @property
+    def sender_user_id(self) -> int | None: ...
+    @property
+    def meta(self) -> dict[str, Any]: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class Ticket(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def detected_intent(self) -> str | None: ...
+    @property
+    def team_id(self) -> int | None: ...
+    @property
+    def assignee_id(self) -> int | None: ...
+    @property
+    def merged_into_id(self) -> int | None: ...
+    @property
+    def sla_policy_id(self) -> int | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def solved_at(self) -> datetime | None: ...
+    @property
+    def closed_at(self) -> datetime | None: ...
+
+
+class TicketEvent(Protocol):
+    @property
+    def action(self) -> str: ...
+    @property
+    def before(self) -> Any: ...
+    @property
+    def after(self) -> Any: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class CsatRating(Protocol):
+    @property
+    def score(self) -> int: ...
 
 
 @dataclass

@@ -26,6 +26,7 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 366
 DEFAULT_TIMEZONE = "UTC"
 MAX_INTENT_CHARS = 80
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,10 @@ def build_filters(session: Session, *, start: str | None = None, end: str | None
         last = max(last, first or last)
     if first is None:
         first = last - timedelta(days=DEFAULT_DAYS - 1)
+    for value, field in ((first, "start"), (last, "end")):
+        if not EARLIEST <= value <= LATEST:
+            raise ValidationFailed(f"{field} must be between {EARLIEST} and {LATEST}",
+                                   field=field)
     if last < first:
         raise ValidationFailed("end is before start", field="end")
     if (last - first).days + 1 > MAX_DAYS:

@@ -44,6 +44,7 @@ BAD_FILTERS = [
     ("start=2026-11-30&end=2026-11-01", "end"),  # inverted
     ("start=2025-01-01&end=2026-11-30", "end"),  # more than 366 days
     ("start=yesterday", "start"),
+    ("start=9999-12-31&end=9999-12-31", "start"),  # no overflow into a 500
     ("team_id=999999", "team_id"),
     ("agent_id=999999", "agent_id"),
 ]
