@@ -26,7 +26,7 @@ from core.errors import ValidationFailed
 from core.settings import PROJECT_ROOT
 from handoff import service as handoff
 from handoff.models import Ticket
-from knowledge_base.models import Article, ArticleStatus
+from knowledge_base.models import Article, ArticleRating, ArticleStatus
 from nlu.handoff_policy import HUMAN_REQUEST_INTENTS, SMALL_TALK_INTENTS, Decision
 from training import personal_data as _personal_data  # noqa: F401 - registers the sources
 from training.models import ConversationLabel
@@ -76,13 +76,18 @@ def text_needing_human(session: Session, ticket: Ticket) -> tuple[str, list[int]
     """The customer's message(s) that brought the conversation to a human, and their ids.
 
     Walking back from the hand-off through the bot's part of the conversation: messages the
-    bot did not answer, up to the last one it did answer (that was another, settled question);
+    bot did not answer (or answered and the customer rated the answer not helpful), up to the
+    last one it did answer (that was another, settled question);
     small talk is left out, and a bare "let me talk to a person" too when there is more. With
     nothing before the hand-off (an e-mail, or "agent!" at once), the customer's first message
     to the agent is what they needed."""
     messages = list(session.scalars(
         select(Message).where(Message.conversation_id == ticket.conversation_id)
         .order_by(Message.id)))
+    # An answer the customer rated not helpful did not settle their question.
+    not_helpful = set(session.scalars(select(ArticleRating.query).where(
+        ArticleRating.conversation_id == ticket.conversation_id,
+        ArticleRating.helpful.is_(False))))
     picked: list[tuple[Message, bool]] = []  # (message, was it only a request for a person)
     customer_indexes = [i for i, m in enumerate(messages)
                         if m.sender_type == SenderType.CUSTOMER
@@ -90,7 +95,7 @@ def text_needing_human(session: Session, ticket: Ticket) -> tuple[str, list[int]
     for i in reversed(customer_indexes):
         turn = _bot_turn_after(messages, i)
         intent = turn.get("intent")
-        if turn.get("decision") == Decision.ANSWER:
+        if turn.get("decision") == Decision.ANSWER and messages[i].body.strip() not in not_helpful:
             if intent in SMALL_TALK_INTENTS:
                 continue
             break

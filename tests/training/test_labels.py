@@ -184,3 +184,23 @@ def test_the_form_offers_the_bots_guess_and_its_articles_first(session):
     assert [(a.id, a.offered_by_bot) for a in form.articles] == [
         (article.id, True), (other.id, False)]
     assert form.predicted_intent == "ask_shipping" and form.label is None
+
+
+def test_an_answer_rated_not_helpful_is_still_the_question_that_needed_a_human(session):
+    agent = principal_of(make_user(session))
+    conversation, token = make_conversation(session, channel="widget")
+    question = "how long does shipping to Canada take?"
+    conversations.add_customer_message(session, conversation, question, None)
+    _bot(session, conversation, "5 to 8 business days.", kind="answer", intent="ask_shipping",
+         confidence=0.91, decision="answer")
+    feedback.rate_answer(session, conversation.id, token, article_id=None, query=question,
+                         helpful=False, comment="customs fees")
+    conversations.add_customer_message(session, conversation, "I want to talk to a person", None)
+    _bot(session, conversation, "Handing you over.", kind="handoff", intent="request_human",
+         confidence=0.95, decision="handoff")
+    ticket = handoff.hand_off(session, conversation, handoff.HandoffSignal(
+        reason="customer_request", intent="request_human", confidence=0.95))
+    session.flush()
+    label = labels.label_conversation(session, ticket_id=ticket.id, actor=agent,
+                                      intent="ask_shipping", out_of_scope=False, article_id=None)
+    assert label.text == question
