@@ -293,6 +293,10 @@
       if (url) location.href = url;
     });
     node.setAttribute("data-chart", name);
+    // Screen readers get the card's title; the numbers are in the tiles, tables and the CSV.
+    var title = box.querySelector("h2");
+    node.setAttribute("role", "img");
+    node.setAttribute("aria-label", "Chart: " + (title ? title.textContent : name) + ". Click a part to list its conversations.");
     state.charts.push(instance);
     return instance;
   }
@@ -393,7 +397,8 @@
   function showError(err) {
     var box = $("report-error");
     box.hidden = false;
-    box.textContent = err.status === 403 ? "You cannot see this report: " + err.message : (err.message || String(err));
+    var prefix = { 403: "You cannot see this report: ", 422: "These filters cannot be used: " }[err.status] || "";
+    box.textContent = prefix + (err.message || String(err));
     document.body.setAttribute("data-loaded", "error");
   }
 
