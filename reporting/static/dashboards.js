@@ -47,12 +47,41 @@
     return parts.join(" · ");
   }
 
-  function kpiFigure(figure, label, note) {
-    return R.kpi(label || figure.label, formatFigure(figure), drillOf(figure), note);
+  /* The change against the previous period: relative for counts and durations, in
+   * percentage points for rates. `better` says which way is good ("up", "down"; none: volume). */
+  function change(current, previous, unit, better) {
+    var period = R.previousPeriod();
+    if (current === null || previous === null || previous === undefined || !period) return null;
+    var diff = current - previous, text;
+    if (unit === "percent") {
+      if (Math.abs(diff) < 0.05) text = "± 0 pts";
+      else text = (diff > 0 ? "▲ " : "▼ ") + Math.abs(diff).toFixed(1) + " pts";
+    } else {
+      if (!previous) return null;
+      var relative = 100 * diff / previous;
+      if (Math.abs(relative) < 0.5) text = "± 0 %";
+      else text = (diff > 0 ? "▲ " : "▼ ") + Math.abs(relative).toFixed(0) + " %";
+    }
+    var tone = "neutral";
+    if (better && Math.abs(diff) > 1e-9 && text.charAt(0) !== "±") tone = (diff > 0) === (better === "up") ? "good" : "bad";
+    return { text: text, tone: tone, title: "against the " + period.days + " days before (" + R.shortDay(period.start) + " – " + R.shortDay(period.end) + ")" };
   }
 
-  function kpiDuration(duration, label) {
-    return R.kpi(label || duration.label, durationText(duration), durationDrill(duration), durationNote(duration));
+  function kpiFigure(figure, label, note, previous, better) {
+    var delta = previous ? change(amount(figure), amount(previous), figure.unit, better) : null;
+    return R.kpi(label || figure.label, formatFigure(figure), drillOf(figure), note, delta);
+  }
+
+  function kpiDuration(duration, label, previous) {
+    var delta = previous ? change(duration.average_seconds, previous.average_seconds, "seconds", "down") : null;
+    return R.kpi(label || duration.label, durationText(duration), durationDrill(duration), durationNote(duration), delta);
+  }
+
+  /* The report and, for the tiles' changes, the same report of the period before (best effort). */
+  function withPrevious(get, path) {
+    var period = R.previousPeriod();
+    var previous = period ? get(path, { start: period.start, end: period.end }).catch(function () { return null; }) : Promise.resolve(null);
+    return Promise.all([get(path), previous]);
   }
 
   function kpis(items) {
@@ -80,8 +109,10 @@
     return c;
   }
 
-  function pendingNote(meta) {
+  function pendingNote(meta, compared) {
     var parts = [R.periodText()];
+    var period = compared && R.previousPeriod();
+    if (period) parts.push("changes against the " + period.days + " days before");
     if (meta && meta.team_scope) parts.push("your teams only");
     if (meta && meta.pending_refresh) parts.push(meta.pending_refresh + " recent changes still being counted");
     R.subtitle(parts.join(" · "));
@@ -181,16 +212,17 @@
   }
 
   R.RENDERERS.overview = function (get) {
-    return get(API + "/volume").then(function (report) {
+    return withPrevious(get, API + "/volume").then(function (both) {
+      var report = both[0], before = both[1];
       report.by_team.forEach(function (b) { if (b.key !== "none") R.rememberTeam(b.key, b.label); });
       return function (body) {
-        pendingNote(report.meta);
+        pendingNote(report.meta, true);
         var backlogTotal = report.backlog.reduce(function (s, f) { return s + (amount(f) || 0); }, 0);
         var perConversation = amount(report.conversations) ? amount(report.messages) / amount(report.conversations) : null;
         body.appendChild(kpis([
-          kpiFigure(report.conversations, "Conversations", "started in the period"),
-          kpiFigure(report.messages, "Messages", perConversation === null ? null : perConversation.toFixed(1) + " per conversation"),
-          kpiFigure(report.customer_messages, "Customer messages", "written by customers"),
+          kpiFigure(report.conversations, "Conversations", "started in the period", before && before.conversations),
+          kpiFigure(report.messages, "Messages", perConversation === null ? null : perConversation.toFixed(1) + " per conversation", before && before.messages),
+          kpiFigure(report.customer_messages, "Customer messages", "written by customers", before && before.customer_messages),
           R.kpi("Backlog now", R.formatCount(backlogTotal), null, "active tickets, any date")
         ]));
         body.appendChild(grid([
@@ -255,17 +287,18 @@
   }
 
   R.RENDERERS.bot = function (get) {
-    return get(API + "/bot").then(function (report) {
+    return withPrevious(get, API + "/bot").then(function (both) {
+      var report = both[0], before = both[1] || {};
       R.rememberIntents(report.top_intents.map(function (f) { return f.value; }));
       return function (body) {
-        pendingNote(report.meta);
+        pendingNote(report.meta, true);
         body.appendChild(kpis([
-          kpiFigure(report.episodes, "Bot episodes"),
-          kpiFigure(report.containment_rate, "Containment", R.formatCount(amount(report.contained)) + " resolved by the bot alone"),
-          kpiFigure(report.handoff_rate, "Hand-off rate", R.formatCount(amount(report.handed_off)) + " handed to a person"),
-          kpiFigure(report.clarify_rate, "Clarify rate"),
-          kpiFigure(report.kb_helpful_rate, "Articles helpful", R.formatCount(amount(report.kb_helpful)) + " of " + R.formatCount((amount(report.kb_helpful) || 0) + (amount(report.kb_not_helpful) || 0)) + " ratings"),
-          kpiFigure(report.unanswered, "Unanswered questions")
+          kpiFigure(report.episodes, "Bot episodes", null, before.episodes),
+          kpiFigure(report.containment_rate, "Containment", R.formatCount(amount(report.contained)) + " resolved by the bot alone", before.containment_rate, "up"),
+          kpiFigure(report.handoff_rate, "Hand-off rate", R.formatCount(amount(report.handed_off)) + " handed to a person", before.handoff_rate, "down"),
+          kpiFigure(report.clarify_rate, "Clarify rate", null, before.clarify_rate, "down"),
+          kpiFigure(report.kb_helpful_rate, "Articles helpful", R.formatCount(amount(report.kb_helpful)) + " of " + R.formatCount((amount(report.kb_helpful) || 0) + (amount(report.kb_not_helpful) || 0)) + " ratings", before.kb_helpful_rate, "up"),
+          kpiFigure(report.unanswered, "Unanswered questions", null, before.unanswered, "down")
         ]));
         body.appendChild(grid([
           later(R.card("Episode outcomes", "each episode has exactly one", "third"), function (b) { outcomeChart(b, report); }),
@@ -340,19 +373,20 @@
   }
 
   R.RENDERERS.teams = function (get) {
-    return get(API + "/teams").then(function (report) {
+    return withPrevious(get, API + "/teams").then(function (both) {
+      var report = both[0], previous = both[1] && both[1].total, p = previous || { csat: {} };
       report.teams.forEach(function (r) { if (r.id !== null) R.rememberTeam(r.id, r.name); });
       return function (body) {
-        pendingNote(report.meta);
+        pendingNote(report.meta, true);
         var t = report.total;
         body.appendChild(kpis([
-          kpiFigure(t.handled, "Handled"),
-          kpiDuration(t.first_response, "First response"),
-          kpiDuration(t.resolution, "Resolution"),
-          kpiFigure(t.sla_compliance, "SLA compliance", R.formatCount(amount(t.sla_breached)) + " breached of " + R.formatCount(amount(t.sla_measured))),
-          kpiFigure(t.reopen_rate, "Reopen rate"),
-          kpiFigure(t.fcr_rate, "First-contact resolution"),
-          kpiFigure(t.csat.average, "CSAT", R.formatCount(amount(t.csat.responses)) + " ratings · " + formatFigure(t.csat.response_rate) + " responded")
+          kpiFigure(t.handled, "Handled", null, p.handled),
+          kpiDuration(t.first_response, "First response", p.first_response),
+          kpiDuration(t.resolution, "Resolution", p.resolution),
+          kpiFigure(t.sla_compliance, "SLA compliance", R.formatCount(amount(t.sla_breached)) + " breached of " + R.formatCount(amount(t.sla_measured)), p.sla_compliance, "up"),
+          kpiFigure(t.reopen_rate, "Reopen rate", null, p.reopen_rate, "down"),
+          kpiFigure(t.fcr_rate, "First-contact resolution", null, p.fcr_rate, "up"),
+          kpiFigure(t.csat.average, "CSAT", R.formatCount(amount(t.csat.responses)) + " ratings · " + formatFigure(t.csat.response_rate) + " responded", p.csat.average, "up")
         ]));
         var rows = report.teams;
         body.appendChild(grid([

@@ -247,7 +247,8 @@
     return a;
   }
 
-  function kpi(label, value, drill, note) {
+  /* change: {text, tone: "good" | "bad" | "neutral", title} against the previous period. */
+  function kpi(label, value, drill, note, change) {
     var url = drillUrl(drill);
     var box = el(url ? "button" : "div", "kpi");
     if (url) {
@@ -258,6 +259,11 @@
     box.setAttribute("data-kpi", label);
     box.appendChild(el("span", "label", label));
     box.appendChild(el("span", "value", value));
+    if (change) {
+      var line = el("span", "change " + change.tone, change.text);
+      line.title = change.title;
+      box.appendChild(line);
+    }
     if (note) box.appendChild(el("span", "note", note));
     return box;
   }
@@ -411,6 +417,16 @@
     return parts.join(" · ");
   }
 
+  /* The period of the same length just before the current one (for the tiles' changes). */
+  function previousPeriod() {
+    var f = state.filters;
+    var start = Date.parse(f.start + "T00:00:00Z"), end = Date.parse(f.end + "T00:00:00Z");
+    if (isNaN(start) || isNaN(end) || end < start) return null;
+    var day = 86400000, length = Math.round((end - start) / day) + 1;
+    var utc = function (ms) { var d = new Date(ms); return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()); };
+    return { start: utc(start - length * day), end: utc(start - day), days: length };
+  }
+
   var RENDERERS = {};
 
   /* ---------- start ---------- */
@@ -438,6 +454,7 @@
     kpi: kpi, card: card, chart: chart, barChart: barChart, figureTable: figureTable,
     drillLink: drillLink, drillUrl: drillUrl, transcriptUrl: transcriptUrl, emptyNote: emptyNote,
     axisStyle: axisStyle, escapeHtml: escapeHtml, subtitle: subtitle, periodText: periodText,
+    previousPeriod: previousPeriod,
     formatCount: formatCount, formatPct: formatPct, formatSeconds: formatSeconds,
     formatScore: formatScore, formatDate: formatDate, shortDay: shortDay, channelLabel: channelLabel,
     rememberTeam: rememberTeam, rememberAgent: rememberAgent, rememberIntents: rememberIntents,
