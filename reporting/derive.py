@@ -110,6 +110,15 @@ class ConversationFacts:
     bot_messages: int
     agent_messages: int
     first_customer_message_id: int | None
+    # The bot's figures per conversation, so the bot report adds up one row per conversation.
+    episodes_n: int
+    contained_n: int
+    handed_off_n: int
+    no_reply_n: int
+    clarified_n: int
+    kb_helpful: int
+    kb_not_helpful: int
+    gaps: int
     episodes: list[EpisodeFacts]
     stints: list[StintFacts]
 
@@ -194,6 +203,8 @@ class History:
     tickets: Sequence[Ticket]  # by id
     events: dict[int, list[TicketEvent]]  # ticket id -> events by id
     ratings: dict[int, CsatRating]  # ticket id -> rating
+    kb_ratings: list[bool] = field(default_factory=list)  # helpful? per KB answer rating
+    gaps: int = 0  # knowledge gaps logged in the conversation
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -469,6 +480,14 @@ def derive(history: History, calendar_of: CalendarOf) -> ConversationFacts:
         bot_messages=sum(1 for m in messages if m.sender_type == SenderType.BOT),
         agent_messages=len(agents),
         first_customer_message_id=first_customer.id if first_customer else None,
+        episodes_n=len(episodes),
+        contained_n=sum(1 for e in episodes if e.outcome == CONTAINED),
+        handed_off_n=sum(1 for e in episodes if e.outcome == HANDED_OFF),
+        no_reply_n=sum(1 for e in episodes if e.outcome == NO_REPLY),
+        clarified_n=sum(1 for e in episodes if e.clarify_turns > 0),
+        kb_helpful=sum(1 for helpful in history.kb_ratings if helpful),
+        kb_not_helpful=sum(1 for helpful in history.kb_ratings if not helpful),
+        gaps=history.gaps,
         episodes=episodes,
         stints=stints,
     )

@@ -71,6 +71,14 @@ class ConversationFact(Base):
     bot_messages: Mapped[int] = mapped_column(Integer)
     agent_messages: Mapped[int] = mapped_column(Integer)
     first_customer_message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    episodes_n: Mapped[int] = mapped_column(Integer)
+    contained_n: Mapped[int] = mapped_column(Integer)
+    handed_off_n: Mapped[int] = mapped_column(Integer)
+    no_reply_n: Mapped[int] = mapped_column(Integer)
+    clarified_n: Mapped[int] = mapped_column(Integer)
+    kb_helpful: Mapped[int] = mapped_column(Integer)
+    kb_not_helpful: Mapped[int] = mapped_column(Integer)
+    gaps: Mapped[int] = mapped_column(Integer)
 
 
 class EpisodeFact(Base):
@@ -199,10 +207,20 @@ def load_histories(session: Session, conversation_ids: Sequence[str]) -> list[de
         for rating in session.execute(select(CsatRating.ticket_id, CsatRating.score)
                                       .where(CsatRating.ticket_id.in_(chunk))):
             ratings[rating.ticket_id] = rating
+    kb_ratings: dict[str, list[bool]] = defaultdict(list)
+    for conversation_id, helpful in session.execute(
+            select(ArticleRating.conversation_id, ArticleRating.helpful)
+            .where(ArticleRating.conversation_id.in_(ids)).order_by(ArticleRating.id)):
+        kb_ratings[conversation_id].append(bool(helpful))
+    gaps = dict(session.execute(
+        select(KnowledgeGap.conversation_id, func.count())
+        .where(KnowledgeGap.conversation_id.in_(ids))
+        .group_by(KnowledgeGap.conversation_id)).tuples().all())
     return [derive.History(conversation=conversation, messages=messages[cid],
                            tickets=tickets[cid],
                            events={t.id: events[t.id] for t in tickets[cid]},
-                           ratings={t.id: ratings[t.id] for t in tickets[cid] if t.id in ratings})
+                           ratings={t.id: ratings[t.id] for t in tickets[cid] if t.id in ratings},
+                           kb_ratings=kb_ratings[cid], gaps=gaps.get(cid, 0))
             for cid, conversation in conversations.items()]
 
 
@@ -277,16 +295,21 @@ def refresh_all(session: Session, batch: int = BATCH) -> int:
     session.execute(delete(DirtyConversation))
     for table in (StintFact, EpisodeFact, ConversationFact):
         session.execute(delete(table))
+    # In creation order, so each table's rows lie in the order of its date index: a report
+    # over a range then reads neighbouring pages instead of jumping around the file.
+    ids = list(session.scalars(select(Conversation.id).order_by(Conversation.created_at,
+                                                                Conversation.id)))
     done = 0
-    last = ""
-    while True:
-        ids = list(session.scalars(select(Conversation.id).where(Conversation.id > last)
-                                   .order_by(Conversation.id).limit(batch)))
-        if not ids:
-            break
-        done += _write(session, ids)
-        last = ids[-1]
+    for start in range(0, len(ids), batch):
+        done += _write(session, ids[start:start + batch])
+    analyze(session)
     return done
+
+
+def analyze(session: Session) -> None:
+    """Fresh planner statistics for the fact tables (after a rebuild or a bulk load)."""
+    for table in (ConversationFact, EpisodeFact, StintFact):
+        session.execute(text(f"ANALYZE {table.__tablename__}"))
 
 
 def pending_count(session: Session) -> int:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from core.auth.models import User
 from core.database import utcnow
 from handoff.models import Team
-from knowledge_base.models import ArticleRating, KnowledgeGap
+from knowledge_base.models import KnowledgeGap
 from nlu.pii import mask_text
 from reporting import derive
 from reporting.access import Scope
@@ -123,11 +123,15 @@ def volume_report(session: Session, filters: ReportFilters, scope: Scope,
     clauses = where(f, filters, scope)
     zone = filters.zone
     by_bucket = session.execute(
-        select(f.created_bucket, func.count(), func.sum(f.messages))
+        select(f.created_bucket, func.count(), func.sum(f.messages),
+               func.sum(f.customer_messages))
         .where(*clauses).group_by(f.created_bucket)).tuples().all()
     conv: Counter[tuple[str, Any]] = Counter()
     msgs: Counter[tuple[str, Any]] = Counter()
-    for slot, count, n_messages in by_bucket:
+    total = sum(row[1] for row in by_bucket)
+    messages = sum(int(row[2] or 0) for row in by_bucket)
+    customer = sum(int(row[3] or 0) for row in by_bucket)
+    for slot, count, n_messages, _ in by_bucket:
         local = derive.bucket_start(slot).astimezone(zone)
         slot_keys: tuple[tuple[str, Any], ...] = (
             ("day", local.date().isoformat()), ("hour", local.hour),
@@ -135,9 +139,6 @@ def volume_report(session: Session, filters: ReportFilters, scope: Scope,
         for slot_key in slot_keys:
             conv[slot_key] += count
             msgs[slot_key] += int(n_messages or 0)
-    total, messages, customer = session.execute(
-        select(func.count(), func.coalesce(func.sum(f.messages), 0),
-               func.coalesce(func.sum(f.customer_messages), 0)).where(*clauses)).one()
     for column, kind in ((f.channel, "channel"), (f.team_id, "team")):
         for group_key, count, n in session.execute(
                 select(column, func.count(), func.sum(f.messages))
@@ -184,29 +185,34 @@ def volume_report(session: Session, filters: ReportFilters, scope: Scope,
 
 def bot_report(session: Session, filters: ReportFilters, scope: Scope, pending: int = 0
                ) -> BotReport:
-    e = EpisodeFact
+    c, e = ConversationFact, EpisodeFact
+
+    def total_and_conversations(column: Any) -> tuple[Any, Any]:
+        return (func.coalesce(func.sum(column), 0),
+                func.coalesce(func.sum(case((column > 0, 1), else_=0)), 0))
+
+    columns = (c.episodes_n, c.contained_n, c.handed_off_n, c.no_reply_n, c.clarified_n,
+               c.kb_helpful, c.kb_not_helpful, c.gaps)
+    row = session.execute(select(*(part for column in columns
+                                   for part in total_and_conversations(column)))
+                          .where(*where(c, filters, scope))).one()
+    (episodes, all_conversations, contained, contained_conv, handed_off, handed_off_conv,
+     no_reply, no_reply_conv, clarified, clarified_conversations, helpful_n, helpful_conv,
+     not_helpful_n, not_helpful_conv, gaps_total, gaps_conversations) = (int(v) for v in row)
+    by_outcome = {derive.CONTAINED: contained, derive.HANDED_OFF: handed_off,
+                  derive.NO_REPLY: no_reply}
+    distinct = {derive.CONTAINED: contained_conv, derive.HANDED_OFF: handed_off_conv,
+                derive.NO_REPLY: no_reply_conv}
     clauses = where(e, filters, scope)
-    outcome_rows = session.execute(
-        select(e.outcome, e.reason, func.count(), func.count(e.conversation_id.distinct()))
-        .where(*clauses).group_by(e.outcome, e.reason)).tuples().all()
-    episodes = sum(r[2] for r in outcome_rows)
-    by_outcome: Counter[str] = Counter()
-    for outcome, _reason, count, _ in outcome_rows:
-        by_outcome[outcome] += count
-    distinct = dict(session.execute(
-        select(e.outcome, func.count(e.conversation_id.distinct()))
-        .where(*clauses).group_by(e.outcome)).tuples().all())
-    all_conversations = session.scalar(
-        select(func.count(e.conversation_id.distinct())).where(*clauses)) or 0
-    clarified, clarified_conversations = session.execute(
-        select(func.count(), func.count(e.conversation_id.distinct()))
-        .where(*clauses, e.clarify_turns > 0)).one()
+    reasons = session.execute(
+        select(e.reason, func.count(), func.count(e.conversation_id.distinct()))
+        .where(*clauses, e.outcome == derive.HANDED_OFF).group_by(e.reason)
+        .order_by(func.count().desc(), e.reason)).tuples().all()
     intents = session.execute(
         select(e.intent, func.count(), func.count(e.conversation_id.distinct()))
         .where(*clauses, e.intent.is_not(None)).group_by(e.intent)
         .order_by(func.count().desc(), e.intent).limit(TOP_INTENTS)).tuples().all()
-    kb = _kb_ratings(session, filters, scope)
-    gaps_total, gaps_conversations, top = _unanswered(session, filters, scope)
+    top = _unanswered(session, filters, scope)
     labels = {derive.CONTAINED: "Contained by the bot", derive.HANDED_OFF: "Handed off",
               derive.NO_REPLY: "No bot reply"}
 
@@ -214,7 +220,7 @@ def bot_report(session: Session, filters: ReportFilters, scope: Scope, pending: 
         return figure(f"bot.{outcome}", labels[outcome], by_outcome[outcome],
                       distinct.get(outcome, 0))
 
-    helpful, not_helpful = kb.get(True, (0, 0)), kb.get(False, (0, 0))
+    helpful, not_helpful = (helpful_n, helpful_conv), (not_helpful_n, not_helpful_conv)
     return BotReport(
         meta=meta(filters, scope, pending),
         episodes=figure("bot.episodes", "Bot episodes", episodes, all_conversations),
@@ -233,9 +239,7 @@ def bot_report(session: Session, filters: ReportFilters, scope: Scope, pending: 
         outcomes=[outcome_figure(o) for o in derive.OUTCOMES],
         handoff_by_reason=[figure("bot.handed_off", reason or "unknown", count, conversations,
                                   reason or NONE_KEY)
-                           for outcome, reason, count, conversations in
-                           sorted(outcome_rows, key=lambda r: (-r[2], r[1] or ""))
-                           if outcome == derive.HANDED_OFF],
+                           for reason, count, conversations in reasons],
         top_intents=[figure("bot.intent", intent or "unknown", count, conversations, intent)
                      for intent, count, conversations in intents],
         kb_helpful=figure("bot.kb_rating", "Rated helpful", helpful[0], helpful[1], "helpful"),
@@ -251,35 +255,18 @@ def bot_report(session: Session, filters: ReportFilters, scope: Scope, pending: 
     )
 
 
-def _conversations_in(filters: ReportFilters, scope: Scope) -> Any:
-    f = ConversationFact
-    return select(f.conversation_id).where(*where(f, filters, scope))
-
-
-def _kb_ratings(session: Session, filters: ReportFilters, scope: Scope
-                ) -> dict[bool, tuple[int, int]]:
-    r = ArticleRating
-    rows = session.execute(
-        select(r.helpful, func.count(), func.count(r.conversation_id.distinct()))
-        .where(r.conversation_id.in_(_conversations_in(filters, scope)))
-        .group_by(r.helpful)).tuples().all()
-    return {bool(helpful): (count, conversations) for helpful, count, conversations in rows}
-
-
 def _unanswered(session: Session, filters: ReportFilters, scope: Scope
-                ) -> tuple[int, int, list[tuple[str, Figure]]]:
-    g = KnowledgeGap
-    inside = g.conversation_id.in_(_conversations_in(filters, scope))
-    total, conversations = session.execute(
-        select(func.count(), func.count(g.conversation_id.distinct())).where(inside)).one()
+                ) -> list[tuple[str, Figure]]:
+    """The most asked unanswered questions of the range's conversations."""
+    g, c = KnowledgeGap, ConversationFact
     rows = session.execute(
         select(func.min(g.id), func.min(g.query), func.count(),
                func.count(g.conversation_id.distinct()))
-        .where(inside).group_by(func.lower(g.query))
+        .join(c, c.conversation_id == g.conversation_id)
+        .where(*where(c, filters, scope)).group_by(func.lower(g.query))
         .order_by(func.count().desc(), func.min(g.id)).limit(TOP_UNANSWERED)).tuples().all()
-    return total, conversations, [
-        (query, figure("bot.unanswered", "Asked", count, distinct, str(gap_id)))
-        for gap_id, query, count, distinct in rows]
+    return [(query, figure("bot.unanswered", "Asked", count, distinct, str(gap_id)))
+            for gap_id, query, count, distinct in rows]
 
 
 # --- teams and agents -----------------------------------------------------------------------
@@ -321,17 +308,17 @@ def _aggregates(s: type[StintFact], business: bool, replies: Any) -> list[Any]:
 
 
 def _medians(session: Session, group: Any, clauses: list[Any],
-             column: Any) -> dict[Any, float]:
-    values: dict[Any, list[float]] = defaultdict(list)
-    everyone: list[float] = []
-    for key, value in session.execute(select(group, column)
-                                      .where(*clauses, column.is_not(None))).tuples():
-        values[key].append(value)
-        everyone.append(value)
-    result = {key: float(statistics.median(v)) for key, v in values.items()}
-    if everyone:
-        result["__all__"] = float(statistics.median(everyone))
-    return result
+             columns: dict[str, Any]) -> dict[str, dict[Any, float]]:
+    """Per group and over all groups ("__all__"), in one read of the measured stints."""
+    values: dict[str, dict[Any, list[float]]] = {name: defaultdict(list) for name in columns}
+    measured = or_(*(column.is_not(None) for column in columns.values()))
+    for row in session.execute(select(group, *columns.values()).where(*clauses, measured)):
+        for name, value in zip(columns, row[1:], strict=True):
+            if value is not None:
+                values[name][row[0]].append(value)
+                values[name]["__all__"].append(value)
+    return {name: {key: float(statistics.median(v)) for key, v in by_key.items()}
+            for name, by_key in values.items()}
 
 
 def _performance(session: Session, filters: ReportFilters, scope: Scope, *, by_agent: bool
@@ -359,8 +346,9 @@ def _performance(session: Session, filters: ReportFilters, scope: Scope, *, by_a
         scores["__all__"][int(score or 0)] += count
         score_conversations["__all__"][int(score or 0)] += conversations
     suffix = "bs" if business else "s"
-    medians = {name: _medians(session, group, clauses, getattr(s, f"{name}_{suffix}"))
-               for name in ("first_response", "resolution", "handle")}
+    medians = _medians(session, group, clauses,
+                       {name: getattr(s, f"{name}_{suffix}")
+                        for name in ("first_response", "resolution", "handle")})
     kind = "agent" if by_agent else "team"
     names = (_agent_names(session, {k for k in rows if k is not None}) if by_agent
              else _team_names(session))
@@ -520,14 +508,14 @@ def _choice(value: str | None, allowed: tuple[str, ...]) -> str:
 
 def _kb(value: str | None, filters: ReportFilters) -> ColumnElement[bool]:
     helpful = _choice(value, ("helpful", "not_helpful")) == "helpful"
-    return ConversationFact.conversation_id.in_(
-        select(ArticleRating.conversation_id).where(ArticleRating.helpful.is_(helpful)))
+    c = ConversationFact
+    return (c.kb_helpful if helpful else c.kb_not_helpful) > 0
 
 
 def _gap(value: str | None, filters: ReportFilters) -> ColumnElement[bool]:
     g = KnowledgeGap
     if value is None:
-        return ConversationFact.conversation_id.in_(select(g.conversation_id))
+        return ConversationFact.gaps > 0
     gap_id = _id_value(value)
     same = select(func.lower(g.query)).where(g.id == gap_id).scalar_subquery()
     return ConversationFact.conversation_id.in_(

@@ -67,6 +67,14 @@ def upgrade() -> None:
     sa.Column('bot_messages', sa.Integer(), nullable=False),
     sa.Column('agent_messages', sa.Integer(), nullable=False),
     sa.Column('first_customer_message_id', sa.Integer(), nullable=True),
+    sa.Column('episodes_n', sa.Integer(), nullable=False),
+    sa.Column('contained_n', sa.Integer(), nullable=False),
+    sa.Column('handed_off_n', sa.Integer(), nullable=False),
+    sa.Column('no_reply_n', sa.Integer(), nullable=False),
+    sa.Column('clarified_n', sa.Integer(), nullable=False),
+    sa.Column('kb_helpful', sa.Integer(), nullable=False),
+    sa.Column('kb_not_helpful', sa.Integer(), nullable=False),
+    sa.Column('gaps', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_report_conversation_facts_conversation_id_conversations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('conversation_id', name=op.f('pk_report_conversation_facts'))
     )
