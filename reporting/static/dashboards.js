@@ -216,7 +216,7 @@
       var report = both[0], before = both[1];
       report.by_team.forEach(function (b) { if (b.key !== "none") R.rememberTeam(b.key, b.label); });
       return function (body) {
-        pendingNote(report.meta, true);
+        pendingNote(report.meta, before && amount(before.conversations) > 0);
         var backlogTotal = report.backlog.reduce(function (s, f) { return s + (amount(f) || 0); }, 0);
         var perConversation = amount(report.conversations) ? amount(report.messages) / amount(report.conversations) : null;
         body.appendChild(kpis([
@@ -291,7 +291,7 @@
       var report = both[0], before = both[1] || {};
       R.rememberIntents(report.top_intents.map(function (f) { return f.value; }));
       return function (body) {
-        pendingNote(report.meta, true);
+        pendingNote(report.meta, amount(before.episodes) > 0);
         body.appendChild(kpis([
           kpiFigure(report.episodes, "Bot episodes", null, before.episodes),
           kpiFigure(report.containment_rate, "Containment", R.formatCount(amount(report.contained)) + " resolved by the bot alone", before.containment_rate, "up"),
@@ -318,9 +318,19 @@
 
   /* ---------- teams and agents ---------- */
 
+  /* A team's name opens the agents page filtered to that team. */
+  function teamLink(row) {
+    if (row.id === null || row.id === undefined || row.total) return row.name;
+    var filters = Object.assign({}, R.state.filters, { team_id: String(row.id) });
+    var a = el("a", null, row.name);
+    a.href = "/reports/agents?" + R.queryString(filters);
+    a.title = "This team's agents";
+    return a;
+  }
+
   function performanceColumns(nameLabel) {
     return [
-      { label: nameLabel, value: function (r) { return r.name; } },
+      { label: nameLabel, value: function (r) { return nameLabel === "Team" ? teamLink(r) : r.name; } },
       { label: "Handled", num: true, value: function (r) { return cell(r.handled); } },
       { label: "Replies", num: true, value: function (r) { return cell(r.replies); } },
       { label: "First response", num: true, title: "Average, from the hand-off or the reopen", value: function (r) { return durationCell(r.first_response); } },
@@ -357,8 +367,8 @@
     R.chart(box, {
       __name: "csat-distribution",
       tooltip: { trigger: "item", confine: true },
-      grid: { left: 8, right: 8, top: 12, bottom: 4, containLabel: true },
-      xAxis: Object.assign({}, axis, { type: "category", data: dist.map(function (f) { return f.label; }) }),
+      grid: { left: 8, right: 8, top: 24, bottom: 4, containLabel: true },
+      xAxis: Object.assign({}, axis, { type: "category", data: dist.map(function (f) { return f.value ? String(f.value).split(":").pop() + " ★" : f.label; }) }),
       yAxis: Object.assign({}, axis, { type: "value", minInterval: 1, axisLine: { show: false } }),
       series: [{ type: "bar", name: "Ratings", barMaxWidth: 40,
         label: { show: true, position: "top", color: "#374151" },
@@ -377,7 +387,7 @@
       var report = both[0], previous = both[1] && both[1].total, p = previous || { csat: {} };
       report.teams.forEach(function (r) { if (r.id !== null) R.rememberTeam(r.id, r.name); });
       return function (body) {
-        pendingNote(report.meta, true);
+        pendingNote(report.meta, previous && amount(previous.handled) > 0);
         var t = report.total;
         body.appendChild(kpis([
           kpiFigure(t.handled, "Handled", null, p.handled),
@@ -390,7 +400,7 @@
         ]));
         var rows = report.teams;
         body.appendChild(grid([
-          tableCard("Teams", "averages; click a number for its conversations", performanceColumns("Team"), rows.concat([Object.assign({}, t, { name: "All teams" })]), "No team handled a conversation in this period."),
+          tableCard("Teams", "averages; click a number for its conversations", performanceColumns("Team"), rows.concat([Object.assign({}, t, { name: "All teams", total: true })]), "No team handled a conversation in this period."),
           later(R.card("First response by team", "average, from the hand-off"), function (b) { durationBars(b, "teams-first-response", rows, function (r) { return r.first_response; }, PALETTE[0]); }),
           later(R.card("SLA compliance by team", null), function (b) { figureBars(b, "teams-sla", rows, function (r) { return r.sla_compliance; }, PALETTE[1]); }),
           later(R.card("Resolution by team", "average"), function (b) { durationBars(b, "teams-resolution", rows, function (r) { return r.resolution; }, PALETTE[3]); }),

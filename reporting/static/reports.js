@@ -350,7 +350,7 @@
       body.appendChild(el("tr")).appendChild(td);
     }
     rows.forEach(function (row) {
-      var tr = el("tr");
+      var tr = el("tr", row.total ? "total" : null);
       columns.forEach(function (c) {
         var cell = c.value(row), td = el("td", c.num ? "num" : null);
         if (cell instanceof Node) td.appendChild(cell);
@@ -454,7 +454,7 @@
     kpi: kpi, card: card, chart: chart, barChart: barChart, figureTable: figureTable,
     drillLink: drillLink, drillUrl: drillUrl, transcriptUrl: transcriptUrl, emptyNote: emptyNote,
     axisStyle: axisStyle, escapeHtml: escapeHtml, subtitle: subtitle, periodText: periodText,
-    previousPeriod: previousPeriod,
+    previousPeriod: previousPeriod, queryString: queryString,
     formatCount: formatCount, formatPct: formatPct, formatSeconds: formatSeconds,
     formatScore: formatScore, formatDate: formatDate, shortDay: shortDay, channelLabel: channelLabel,
     rememberTeam: rememberTeam, rememberAgent: rememberAgent, rememberIntents: rememberIntents,
