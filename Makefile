@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint typecheck pytest bench-bot bench-nlu bench-kb bench-console bench-reports bench-learning clean
+.PHONY: install run test lint typecheck pytest bench-bot bench-nlu bench-kb bench-console bench-reports bench-learning bench-promotion clean
 
 install: $(VENV)/.installed $(RASA_VENV)/.installed /usr/bin/chromium node_modules/.installed
 
@@ -71,6 +71,11 @@ bench-kb: install
 # bench/results/learning_loop.json (docs/learning_loop.md).
 bench-learning: install
 	nice -n 10 $(BIN)/python -m bench.learning_loop
+
+# 10 customers chat through a live stack while a promotion switches Rasa (bot/model_switch.py);
+# writes the `promotion` section of bench/results/learning_loop.json.
+bench-promotion: install
+	$(BIN)/python -m bench.promotion
 
 # The human path: 50 customers and 5 agents over WebSockets against the api (no Rasa: every
 # chat is handed off); writes bench/results/console.json (docs/benchmarks.md).

@@ -8,20 +8,38 @@
   var MODELS = "/api/v1/models";
   var SNAPSHOTS = "/api/v1/training/snapshots";
   var POLL_MS = 1500;
-  var state = { me: null, versions: [], compared: null, comparison: null, timer: null,
+  var state = { me: null, versions: [], compared: null, comparison: null, stream: null,
                 watching: null };
 
   var PATHS = {
     list: function () { return MODELS; },
     one: function (v) { return MODELS + "/" + v; },
+    stream: function (v) { return MODELS + "/" + v + "/log/stream"; },
     log: function (v) { return MODELS + "/" + v + "/log"; },
-    train: function () { return MODELS + "/train"; },
+    train: function () { return MODELS; },
     cancel: function (v) { return MODELS + "/" + v + "/cancel"; },
-    compare: function (v) { return MODELS + "/" + v + "/compare"; },
+    evaluate: function (v) { return MODELS + "/" + v + "/evaluate"; },
     promote: function (v) { return MODELS + "/" + v + "/promote"; },
     rollback: function (v) { return MODELS + "/" + v + "/rollback"; },
     picture: function (v) { return MODELS + "/" + v + "/risk-coverage.png"; }
   };
+
+  /* Like Tandem.api, but a refusal keeps its body (the guard's verdict rides on the 409). */
+  function call(method, path, body) {
+    return fetch(path, { method: method, credentials: "same-origin",
+                         headers: { "Content-Type": "application/json" },
+                         body: body === undefined ? undefined : JSON.stringify(body) })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          if (!response.ok) {
+            var err = new Error(data.message || ("HTTP " + response.status));
+            err.status = response.status; err.data = data;
+            throw err;
+          }
+          return data;
+        });
+      });
+  }
 
   M.startPage("training.read", function (me) {
     state.me = me;
@@ -29,6 +47,9 @@
     $("train-form").addEventListener("submit", train);
     $("training-cancel").addEventListener("click", cancel);
     $("promote").addEventListener("click", function () { promote(null); });
+    $("reevaluate").addEventListener("click", function () {
+      if (state.compared !== null) showComparison(state.compared, true);
+    });
     $("force").addEventListener("click", function () { promote($("force-reason").value); });
     loadSnapshots();
     load();
@@ -36,11 +57,10 @@
 
   function load() {
     return api("GET", PATHS.list()).then(function (list) {
-      state.versions = list;
+      state.versions = list.versions;
       render();
       M.stamp();
-      var running = list.filter(function (v) { return v.status === "training"; })[0];
-      if (running && state.watching !== running.version) watch(running.version);
+      if (list.running_version !== null && state.watching !== list.running_version) watch(list.running_version);
     }).catch(function (err) { T.toast(err.message); });
   }
 
@@ -73,33 +93,47 @@
       .catch(function (err) { T.toast(err.message); });
   }
 
-  /* Poll the version (progress, status) and its log while it trains. */
+  /* Follow a training: the log stream (server-sent events) brings new log lines, the
+   * progress and the status until the training ends. */
   function watch(version) {
     state.watching = version;
-    clearTimeout(state.timer);
+    if (state.stream) state.stream.close();
     $("training-idle").hidden = true;
     $("training-live").hidden = false;
     $("training-log").hidden = false;
+    $("training-log").textContent = "";
     $("training-title").textContent = "v" + version;
     $("training-cancel").hidden = !M.can(state.me, "models.train");
-    tick();
+    var stream = new EventSource(PATHS.stream(version));
+    state.stream = stream;
+    stream.onmessage = function (e) {
+      var data;
+      try { data = JSON.parse(e.data); } catch (err) { return; }
+      var box = $("training-log"), atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 4;
+      if (data.log) box.appendChild(document.createTextNode(data.log));
+      if (atEnd) box.scrollTop = box.scrollHeight;
+      $("training-fill").style.width = (100 * (data.progress || 0)).toFixed(1) + "%";
+      $("training-status").textContent = T.humanize(data.status) + " · " + Math.round(100 * (data.progress || 0)) + "%";
+      $("training-live").setAttribute("data-status", data.status);
+      if (data.status !== "training") finished(version, data.status);
+    };
+    stream.addEventListener("end", function () { stream.close(); });
+    stream.onerror = function () {
+      stream.close();
+      // The stream dropped (api restart): read the status once and resume if still running.
+      api("GET", PATHS.one(version)).then(function (v) {
+        if (v.status === "training") setTimeout(function () { watch(version); }, POLL_MS);
+        else finished(version, v.status);
+      }).catch(function (err) { T.toast(err.message); });
+    };
   }
 
-  function tick() {
-    var version = state.watching;
-    Promise.all([api("GET", PATHS.one(version)), api("GET", PATHS.log(version))]).then(function (r) {
-      var v = r[0], log = r[1];
-      $("training-fill").style.width = (100 * (v.progress || 0)).toFixed(1) + "%";
-      $("training-status").textContent = T.humanize(v.status) + " · " + Math.round(100 * (v.progress || 0)) + "%" + (v.error ? " · " + v.error : "");
-      var box = $("training-log"), atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 4;
-      box.textContent = typeof log === "string" ? log : (log.log || (log.lines || []).join("\n"));
-      if (atEnd) box.scrollTop = box.scrollHeight;
-      if (v.status === "training") { state.timer = setTimeout(tick, POLL_MS); return; }
-      $("training-cancel").hidden = true;
-      state.watching = null;
-      load();
-      if (v.status === "candidate") showComparison(v.version);
-    }).catch(function (err) { T.toast(err.message); state.timer = setTimeout(tick, 3 * POLL_MS); });
+  function finished(version, status) {
+    if (state.stream) { state.stream.close(); state.stream = null; }
+    if (state.watching !== version) return;
+    state.watching = null;
+    $("training-cancel").hidden = true;
+    load().then(function () { if (status === "candidate") showComparison(version); });
   }
 
   // --- the registry table ----------------------------------------------------------------
@@ -158,18 +192,26 @@
     ["macro_f1", "Macro F1"]
   ];
 
-  function showComparison(version) {
+  /* The comparison stored when the candidate trained; evaluated afresh when there is none
+   * or live has changed since. */
+  function showComparison(version, fresh) {
     state.compared = version;
     render();
     $("compare-card").hidden = false;
-    $("compare-title").textContent = "Candidate v" + version + " vs live — loading…";
-    return api("GET", PATHS.compare(version)).then(function (c) {
-      state.comparison = c;
-      renderComparison(version, c);
+    var v = state.versions.filter(function (x) { return x.version === version; })[0];
+    var stored = v && (v.metrics || {}).comparison;
+    var liveNow = state.versions.filter(function (x) { return x.status === "live"; })[0];
+    if (stored && !fresh && liveNow && stored.against_version === liveNow.version) {
+      renderComparison(version, stored, (v.metrics || {}).guard || null);
+      return Promise.resolve();
+    }
+    $("compare-title").textContent = "Candidate v" + version + " vs live — evaluating…";
+    return call("POST", PATHS.evaluate(version)).then(function (r) {
+      renderComparison(version, r.comparison, r.guard);
     }).catch(function (err) { $("compare-title").textContent = "Candidate v" + version + ": " + err.message; });
   }
 
-  function renderComparison(version, c) {
+  function renderComparison(version, c, guard) {
     var held = c.held_out || {};
     $("compare-title").textContent = "Candidate v" + version + " vs live v" + c.against_version
       + " on " + (held.rows || "?") + " held-out rows (" + (held.out_of_scope || 0) + " out of scope)";
@@ -179,7 +221,7 @@
       return M.row([m[1], M.pct(c.candidate[m[0]]), M.pct(c.live[m[0]]),
                     M.signedPoints((c.deltas || {})[m[0]])]);
     }), "No metrics.", 4);
-    renderGuard(c.guard || (c.candidate_guard) || null);
+    renderGuard(guard);
     var f1 = (c.per_intent_f1 || []).slice();
     var changed = f1.filter(function (r) { return Math.abs(r.delta) >= 0.0001; });
     changed.sort(function (a, b) { return Math.abs(b.delta) - Math.abs(a.delta); });
@@ -199,6 +241,7 @@
       $("risk-chart").textContent = "";
       var img = $("risk-png");
       img.hidden = false;
+      img.onerror = function () { img.hidden = true; $("risk-chart").textContent = "No picture yet: evaluate the candidate."; };
       img.src = PATHS.picture(version) + "?t=" + Date.now();
     }
     $("promote-box").hidden = !M.can(state.me, "models.promote");
@@ -272,7 +315,7 @@
     if (version === null) return;
     $("promote-error").textContent = "";
     var body = reason === null ? {} : { force_reason: reason };
-    api("POST", PATHS.promote(version), body).then(function (r) {
+    call("POST", PATHS.promote(version), body).then(function (r) {
       if (r && r.guard) renderGuard(r.guard);
       T.toast("Version " + version + " is live" + (reason ? " (forced)" : ""), "info");
       $("force-box").hidden = true;
@@ -281,7 +324,7 @@
       $("promote-error").textContent = err.message;
       if (err.status === 409 && /guard/i.test(err.message)) {
         $("force-box").hidden = false;
-        if (err.data && err.data.guard) renderGuard(err.data.guard);
+        if (err.data && err.data.details && err.data.details.guard) renderGuard(err.data.details.guard);
       }
     });
   }
@@ -289,7 +332,7 @@
   function rollback(version) {
     var reason = window.prompt("Roll back to version " + version + "? Say why (kept in the audit log):", "");
     if (reason === null) return;
-    api("POST", PATHS.rollback(version), { reason: reason }).then(function () {
+    call("POST", PATHS.rollback(version), { reason: reason }).then(function () {
       T.toast("Version " + version + " is live again", "info");
       load();
     }).catch(function (err) { T.toast(err.message); });
