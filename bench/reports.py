@@ -17,7 +17,8 @@ one to the other:
 
 Writes bench/results/reports.json: per backend `queries` (name -> cold_ms, p50_ms, p95_ms),
 `max_p95_ms`, `export_rows_per_s`, `seed_seconds`, and the targets (p95 <= 1 s,
-export >= 50,000 rows/s) with whether each was met.
+export >= 50,000 rows/s) with whether each was met. The throw-away databases are removed
+afterwards (TANDEM_BENCH_KEEP=1 keeps the SQLite file, to look at query plans).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -102,6 +104,8 @@ def run_backend(backend: str, conversations: int, days: int, repeat: int) -> dic
         reset_engine_cache()
         if pg_name is not None:
             _admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+        if not os.environ.get("TANDEM_BENCH_KEEP"):
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def _admin(statement: str) -> None:

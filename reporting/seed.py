@@ -419,6 +419,7 @@ class ConversationSim:
         self.rows.add("conversations", self.conversation)
         self.channel = channel
         self.ticket: Ticket | None = None
+        self.scanned_until: datetime | None = None
         self.last_email_id: str | None = None
         self.last_customer_text = ""
 
@@ -514,6 +515,12 @@ class ConversationSim:
                 or ticket.sla_paused_at is not None):
             return
         moment = min(moment, self.now)
+        # Scanned up to here already: the hooks only move due times later or stop clocks,
+        # so nothing new can have crossed before this moment.
+        previous = self.scanned_until
+        if previous is not None and moment <= previous:
+            return
+        self.scanned_until = moment
         readings = sla.read_clocks(self.gen.session, ticket, moment)
         reached = sla.worst_level(readings)
         for level in (SlaState.NEAR_BREACH, SlaState.BREACHED):
@@ -522,6 +529,9 @@ class ConversationSim:
                 continue
             reading, at = self.gen.crossing(ticket, readings, level)
             scanned = at + timedelta(seconds=self.rng.uniform(1, 60))  # the beat's period
+            if previous is not None and scanned <= previous:
+                # Missed by the scan before (it was too soon after the crossing): found now.
+                scanned = previous + timedelta(seconds=1)
             if scanned > moment:
                 continue
             self.escalate(level, reading, scanned)
