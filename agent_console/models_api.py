@@ -191,7 +191,11 @@ async def stream_log(version: int, session: DbSession, _: ModelsRead) -> Streami
 
 @router.post("/{version}/evaluate", response_model=Comparison,
              summary="Compare this version with live on its frozen held-out set")
-def evaluate(version: int, session: DbSession, _: ModelsTrain) -> Comparison:
+def evaluate(version: int, session: DbSession, _: ModelsTrain,
+             refresh: Annotated[bool, Query(description="Recompute even if a comparison "
+                                                        "with the current live version is "
+                                                        "stored (the training job stores one)"
+                                            )] = False) -> Comparison:
     row = registry.get(session, version)
     current = registry.live(session)
     if row.status not in registry.TRAINED or row.version == current.version:
@@ -199,7 +203,7 @@ def evaluate(version: int, session: DbSession, _: ModelsTrain) -> Comparison:
 
         raise Conflict(f"model version {version} is {row.status}; only a trained version "
                        "that is not live can be compared with live", field="version")
-    comparison = evaluation.compare(session, candidate=row, live=current, refresh=True)
+    comparison = evaluation.compare(session, candidate=row, live=current, refresh=refresh)
     verdict = guard.check(comparison).as_dict()
     row.metrics = {**(row.metrics or {}), "guard": verdict}
     return Comparison(version=row.version, against_version=current.version,

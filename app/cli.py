@@ -221,16 +221,19 @@ def model_evaluate(version: int) -> None:
     """Compare VERSION with live on its frozen held-out set; prints the guard's verdict."""
     from core.database import session_scope
     from core.errors import TandemError
-    from training import evaluation, guard, registry
+    from training import jobs, registry
 
     try:
         with session_scope() as session:
             row = registry.get(session, version)
-            comparison = evaluation.compare(session, candidate=row,
-                                            live=registry.live(session), refresh=True)
-            verdict = guard.check(comparison).as_dict()
-            row.metrics = {**(row.metrics or {}), "guard": verdict}
-            plot = (row.artifacts or {}).get("risk_coverage_png")
+            if row.status not in registry.TRAINED or row.version == registry.live(
+                    session).version:
+                raise click.ClickException(f"v{version} is {row.status}; only a trained "
+                                           "version that is not live is compared with live")
+        result = jobs.evaluate_outside_transaction(version)
+        comparison, verdict = result["comparison"], result["guard"]
+        with session_scope() as session:
+            plot = (registry.get(session, version).artifacts or {}).get("risk_coverage_png")
     except TandemError as exc:
         raise click.ClickException(exc.message) from exc
     summary = {k: comparison[k] for k in ("against_version", "held_out", "candidate", "live",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -48,7 +48,7 @@ CONFUSION_PAIRS = 10
 PLOT_NAME = "risk_coverage.png"
 
 
-def held_out_of(version: ModelVersion) -> list[tuple[str, str | None]]:
+def held_out_of(version: ModelVersion | VersionFiles) -> list[tuple[str, str | None]]:
     path = (version.artifacts or {}).get("held_out")
     if not path or not Path(path).exists():
         raise Conflict(f"model version {version.version} has no held-out set to evaluate on",
@@ -56,12 +56,12 @@ def held_out_of(version: ModelVersion) -> list[tuple[str, str | None]]:
     return [(str(t), None if i is None else str(i)) for t, i in json.loads(Path(path).read_text())]
 
 
-def thresholds_of(version: ModelVersion) -> Thresholds:
+def thresholds_of(version: ModelVersion | VersionFiles) -> Thresholds:
     path = (version.artifacts or {}).get("thresholds")
     return Thresholds.load(Path(path) if path else THRESHOLDS_FILE)
 
 
-def classifier_of(version: ModelVersion, held_out: list[tuple[str, str | None]]
+def classifier_of(version: ModelVersion | VersionFiles, held_out: list[tuple[str, str | None]]
                   ) -> tuple[IntentClassifier, dict[str, Any]]:
     """The version's classifier; for the baseline, its recipe refitted without held-out text."""
     path = (version.artifacts or {}).get("classifier")
@@ -143,12 +143,22 @@ def plot_comparison(curves: dict[str, list[dict[str, float]]], path: Path, targe
     return path
 
 
-def compare(session: Session, *, candidate: ModelVersion, live: ModelVersion,
-            refresh: bool = False) -> dict[str, Any]:
-    """Evaluate both on the candidate's held-out set; stored on the candidate's metrics."""
-    stored = (candidate.metrics or {}).get("comparison")
-    if stored and stored.get("against_version") == live.version and not refresh:
-        return dict(stored)
+@dataclass(frozen=True)
+class VersionFiles:
+    """What evaluating a version needs, read from its row (no session held meanwhile)."""
+
+    version: int
+    artifacts: dict[str, Any]
+    artifact_dir: str
+
+    @classmethod
+    def of(cls, row: ModelVersion) -> VersionFiles:
+        return cls(row.version, dict(row.artifacts or {}), row.artifact_dir or "")
+
+
+def compute(candidate: VersionFiles, live: VersionFiles) -> tuple[dict[str, Any], str | None]:
+    """(comparison, picture path): the slow part, run outside any transaction (on SQLite an
+    open transaction holds the database's write lock)."""
     held_out = held_out_of(candidate)
     cand_model, _ = classifier_of(candidate, held_out)
     live_model, live_notes = classifier_of(live, held_out)
@@ -178,17 +188,40 @@ def compare(session: Session, *, candidate: ModelVersion, live: ModelVersion,
                             "live": base["confusion_pairs"]},
         "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    if candidate.artifact_dir:
-        directory = Path(candidate.artifact_dir)
-        plot = plot_comparison(
-            {f"candidate v{candidate.version}": cand["risk_coverage"],
-             f"live v{live.version}": base["risk_coverage"]},
-            directory / PLOT_NAME, cand["summary"]["target_wrong_answer_rate"],
-            f"v{candidate.version} vs v{live.version} on {len(held_out)} held-out rows")
-        (directory / "comparison.json").write_text(json.dumps(
-            {**comparison, "risk_coverage": {"candidate": cand["risk_coverage"],
-                                             "live": base["risk_coverage"]}}, indent=2))
-        candidate.artifacts = {**(candidate.artifacts or {}), "risk_coverage_png": str(plot)}
+    if not candidate.artifact_dir:
+        return comparison, None
+    directory = Path(candidate.artifact_dir)
+    plot = plot_comparison(
+        {f"candidate v{candidate.version}": cand["risk_coverage"],
+         f"live v{live.version}": base["risk_coverage"]},
+        directory / PLOT_NAME, cand["summary"]["target_wrong_answer_rate"],
+        f"v{candidate.version} vs v{live.version} on {len(held_out)} held-out rows")
+    (directory / "comparison.json").write_text(json.dumps(
+        {**comparison, "risk_coverage": {"candidate": cand["risk_coverage"],
+                                         "live": base["risk_coverage"]}}, indent=2))
+    return comparison, str(plot)
+
+
+def store(candidate: ModelVersion, comparison: dict[str, Any], plot: str | None) -> None:
+    if plot:
+        candidate.artifacts = {**(candidate.artifacts or {}), "risk_coverage_png": plot}
     candidate.metrics = {**(candidate.metrics or {}), "comparison": comparison}
+
+
+def cached(candidate: ModelVersion, live: ModelVersion) -> dict[str, Any] | None:
+    stored = (candidate.metrics or {}).get("comparison")
+    if stored and stored.get("against_version") == live.version:
+        return dict(stored)
+    return None
+
+
+def compare(session: Session, *, candidate: ModelVersion, live: ModelVersion,
+            refresh: bool = False) -> dict[str, Any]:
+    """Both on the candidate's held-out set, stored on the candidate. The training job
+    computes this when it finishes, so a promotion normally reuses it (`cached`)."""
+    if not refresh and (stored := cached(candidate, live)) is not None:
+        return stored
+    comparison, plot = compute(VersionFiles.of(candidate), VersionFiles.of(live))
+    store(candidate, comparison, plot)
     session.flush()
     return comparison

@@ -413,18 +413,30 @@ def _train(version: int, reporter: Reporter, directory: Path, snapshot_id: int |
     reporter.line("evaluating against the live version")
     reporter.flush(progress=0.95)
     try:
-        with session_scope() as session:
-            row = session.get(ModelVersion, version)
-            assert row is not None
-            from training import evaluation, guard
-
-            comparison = evaluation.compare(session, candidate=row, live=registry.live(session))
-            verdict = guard.check(comparison)
-            row.metrics = {**row.metrics, "guard": verdict.as_dict()}
+        evaluate_outside_transaction(version)
     except Exception as exc:  # the candidate stands; evaluate it again later
         reporter.line(f"evaluation failed: {exc}")
     reporter.flush(progress=1.0)
     return ModelStatus.CANDIDATE
+
+
+def evaluate_outside_transaction(version: int) -> dict[str, Any]:
+    """Compare with live and store the verdict, holding no transaction while computing."""
+    from training import evaluation, guard
+
+    with session_scope() as session:
+        row = session.get(ModelVersion, version)
+        assert row is not None
+        current = registry.live(session)
+        candidate, live = evaluation.VersionFiles.of(row), evaluation.VersionFiles.of(current)
+    comparison, plot = evaluation.compute(candidate, live)
+    verdict = guard.check(comparison).as_dict()
+    with session_scope() as session:
+        row = session.get(ModelVersion, version)
+        assert row is not None
+        evaluation.store(row, comparison, plot)
+        row.metrics = {**row.metrics, "guard": verdict}
+    return {"comparison": comparison, "guard": verdict}
 
 
 # --- the whole cycle, classifier only (the benchmark's entry point) ---------------------
