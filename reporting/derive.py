@@ -24,7 +24,9 @@ from typing import Any, Protocol
 from conversations.models import SenderType
 from handoff import business_hours
 from handoff.models import BusinessCalendar, TicketStatus
+from nlu.pii import mask_text
 
+PREVIEW_CHARS = 200  # of the first customer message, in lists and exports
 BUCKET_SECONDS = 900  # 15 minutes: every time zone's offset is a multiple of it
 # Hand-offs that never passed through the bot: the conversation starts with a ticket.
 NOT_FROM_BOT = frozenset({"email", "agent_opened"})
@@ -110,6 +112,9 @@ class ConversationFacts:
     bot_messages: int
     agent_messages: int
     first_customer_message_id: int | None
+    # Its first PREVIEW_CHARS, masked once here so lists and exports for readers without
+    # pii.read need no masking per row.
+    first_message_masked: str | None
     # The bot's figures per conversation, so the bot report adds up one row per conversation.
     episodes_n: int
     contained_n: int
@@ -205,6 +210,7 @@ class History:
     ratings: dict[int, CsatRating]  # ticket id -> rating
     kb_ratings: list[bool] = field(default_factory=list)  # helpful? per KB answer rating
     gaps: int = 0  # knowledge gaps logged in the conversation
+    first_customer_text: str | None = None  # the first customer message's body
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -480,6 +486,8 @@ def derive(history: History, calendar_of: CalendarOf) -> ConversationFacts:
         bot_messages=sum(1 for m in messages if m.sender_type == SenderType.BOT),
         agent_messages=len(agents),
         first_customer_message_id=first_customer.id if first_customer else None,
+        first_message_masked=(mask_text(history.first_customer_text[:PREVIEW_CHARS])
+                              if history.first_customer_text is not None else None),
         episodes_n=len(episodes),
         contained_n=sum(1 for e in episodes if e.outcome == CONTAINED),
         handed_off_n=sum(1 for e in episodes if e.outcome == HANDED_OFF),

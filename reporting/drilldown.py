@@ -21,6 +21,7 @@ from core.auth.models import User
 from core.errors import NotFound, ValidationFailed
 from handoff.models import Team, Ticket
 from nlu.pii import mask_text, mask_value
+from reporting import derive
 from reporting.access import Scope
 from reporting.facts import ConversationFact
 from reporting.filters import ReportFilters
@@ -34,7 +35,7 @@ from reporting.schemas import (
 )
 
 MAX_LIMIT = 200
-PREVIEW_CHARS = 200
+PREVIEW_CHARS = derive.PREVIEW_CHARS
 
 
 def encode_cursor(created_at: datetime, conversation_id: str) -> str:
@@ -67,17 +68,20 @@ def describe(session: Session, facts: Sequence[ConversationFact], scope: Scope
     agent_names = dict(session.execute(select(User.id, User.display_name)
                                        .where(User.id.in_(agent_ids))).tuples().all()
                        ) if agent_ids else {}
-    message_ids = [f.first_customer_message_id for f in facts if f.first_customer_message_id]
-    bodies = dict(session.execute(select(Message.id, Message.body)
-                                  .where(Message.id.in_(message_ids))).tuples().all()
-                  ) if message_ids else {}
+    bodies: dict[int, str] = {}
+    if scope.pii:
+        message_ids = [f.first_customer_message_id for f in facts
+                       if f.first_customer_message_id]
+        bodies = dict(session.execute(select(Message.id, Message.body)
+                                      .where(Message.id.in_(message_ids))).tuples().all()
+                      ) if message_ids else {}
     rows = []
     for fact in facts:
-        body = bodies.get(fact.first_customer_message_id or 0)
-        if body is not None:
-            body = body[:PREVIEW_CHARS]
-            if not scope.pii:
-                body = mask_text(body)
+        if scope.pii:
+            text = bodies.get(fact.first_customer_message_id or 0)
+            body = text[:PREVIEW_CHARS] if text is not None else None
+        else:
+            body = fact.first_message_masked  # masked when it was rolled up
         rows.append(DrilldownRow(
             conversation_id=fact.conversation_id, created_at=fact.created_at,
             channel=fact.channel, team_id=fact.team_id,

@@ -71,6 +71,8 @@ class ConversationFact(Base):
     bot_messages: Mapped[int] = mapped_column(Integer)
     agent_messages: Mapped[int] = mapped_column(Integer)
     first_customer_message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    first_message_masked: Mapped[str | None] = mapped_column(String(derive.PREVIEW_CHARS * 2),
+                                                             nullable=True)
     episodes_n: Mapped[int] = mapped_column(Integer)
     contained_n: Mapped[int] = mapped_column(Integer)
     handed_off_n: Mapped[int] = mapped_column(Integer)
@@ -207,6 +209,17 @@ def load_histories(session: Session, conversation_ids: Sequence[str]) -> list[de
         for rating in session.execute(select(CsatRating.ticket_id, CsatRating.score)
                                       .where(CsatRating.ticket_id.in_(chunk))):
             ratings[rating.ticket_id] = rating
+    first_ids = {}
+    for cid, rows in messages.items():
+        first = next((m.id for m in rows if m.sender_type == "customer"), None)
+        if first is not None:
+            first_ids[first] = cid
+    first_texts: dict[str, str] = {}
+    first_list = list(first_ids)
+    for start in range(0, len(first_list), 5000):
+        for message_id, body in session.execute(select(Message.id, Message.body).where(
+                Message.id.in_(first_list[start:start + 5000]))).tuples():
+            first_texts[first_ids[message_id]] = body
     kb_ratings: dict[str, list[bool]] = defaultdict(list)
     for conversation_id, helpful in session.execute(
             select(ArticleRating.conversation_id, ArticleRating.helpful)
@@ -220,7 +233,8 @@ def load_histories(session: Session, conversation_ids: Sequence[str]) -> list[de
                            tickets=tickets[cid],
                            events={t.id: events[t.id] for t in tickets[cid]},
                            ratings={t.id: ratings[t.id] for t in tickets[cid] if t.id in ratings},
-                           kb_ratings=kb_ratings[cid], gaps=gaps.get(cid, 0))
+                           kb_ratings=kb_ratings[cid], gaps=gaps.get(cid, 0),
+                           first_customer_text=first_texts.get(cid))
             for cid, conversation in conversations.items()]
 
 

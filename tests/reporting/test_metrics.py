@@ -166,14 +166,21 @@ def test_every_figure_drills_down_to_exactly_its_conversations(session, world):
                metrics.bot_report(session, NOVEMBER, EVERYONE),
                metrics.teams_report(session, NOVEMBER, EVERYONE),
                metrics.agents_report(session, NOVEMBER, EVERYONE)]
-    checked = 0
+    seen: set[tuple[str, str | None]] = set()
+    empty_metrics: set[str] = set()
     for report in reports:
         for fig in _figures(report):
+            if (fig.metric, fig.value) in seen or (not fig.conversations
+                                                   and fig.metric in empty_metrics):
+                continue  # one empty bucket per metric is enough
+            seen.add((fig.metric, fig.value))
+            if not fig.conversations:
+                empty_metrics.add(fig.metric)
             page = drilldown.page(session, fig.metric, fig.value, NOVEMBER, EVERYONE,
                                   cursor=None, limit=200)
             assert page.total == fig.conversations == len(page.rows), (fig.metric, fig.value)
-            checked += 1
-    assert checked > 200
+    assert len(seen) > 60
+    assert {m.split(".")[0] for m, _ in seen} == {"volume", "bot", "team", "agent"}
 
     page = drilldown.page(session, "team.unanswered", str(world.team_b.id), NOVEMBER,
                           EVERYONE, cursor=None, limit=1)

@@ -67,6 +67,7 @@ def upgrade() -> None:
     sa.Column('bot_messages', sa.Integer(), nullable=False),
     sa.Column('agent_messages', sa.Integer(), nullable=False),
     sa.Column('first_customer_message_id', sa.Integer(), nullable=True),
+    sa.Column('first_message_masked', sa.String(length=400), nullable=True),
     sa.Column('episodes_n', sa.Integer(), nullable=False),
     sa.Column('contained_n', sa.Integer(), nullable=False),
     sa.Column('handed_off_n', sa.Integer(), nullable=False),
