@@ -74,6 +74,12 @@ def number(text: str) -> int:
     return int(text.replace(",", "").replace("\u202f", "").strip())
 
 
+def shot(page, name: str) -> None:
+    """A full-page screenshot from the top (the sticky header stays where a person sees it)."""
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
 def click_bar(page, chart: str, label: str) -> None:
     """Click the bar of `label` in a horizontal bar chart, where a person would."""
     x, y = page.evaluate("""([name, label]) => {
@@ -109,7 +115,7 @@ def test_dashboards_filter_drill_down_transcript_and_csv(history, browser):
     for chart in ("volume-by-day", "volume-by-channel", "volume-by-team", "volume-heatmap",
                   "volume-backlog", "volume-by-hour"):
         assert page.locator(f"[data-chart='{chart}'] canvas").count() >= 1, chart
-    page.screenshot(path=str(ARTIFACTS / "reports-overview.png"), full_page=True)
+    shot(page, "reports-overview")
 
     # A filter: the URL keeps it, the numbers follow it and equal the API's.
     page.select_option("#f-channel", "email")
@@ -119,7 +125,7 @@ def test_dashboards_filter_drill_down_transcript_and_csv(history, browser):
     email_total = number(kpi(page, "Conversations"))
     assert email_total == email["conversations"]["amount"]
     assert 0 < email_total < total
-    page.screenshot(path=str(ARTIFACTS / "reports-overview-email.png"), full_page=True)
+    shot(page, "reports-overview-email")
 
     # The e-mail bar leads to the conversations behind it, with the same filters.
     click_bar(page, "volume-by-channel", "E-mail")
@@ -132,13 +138,13 @@ def test_dashboards_filter_drill_down_transcript_and_csv(history, browser):
     rows = page.locator("table.rows tbody tr[data-conversation-id]")
     assert rows.count() == min(50, email_total)
     assert set(rows.locator("td:nth-child(2)").all_inner_texts()) == {"E-mail"}
+    shot(page, "reports-drilldown")
     if email_total > 50:  # the next page comes by cursor, without repeats
         page.click("#load-more")
         page.wait_for_function(f"document.querySelectorAll('table.rows tbody tr').length == "
                                f"{min(100, email_total)}", timeout=WAIT)
         ids = rows.evaluate_all("rows => rows.map(r => r.dataset.conversationId)")
         assert len(set(ids)) == len(ids)
-    page.screenshot(path=str(ARTIFACTS / "reports-drilldown.png"), full_page=True)
 
     # CSV of the list: one row per conversation behind the figure.
     with page.expect_download() as download_info:
@@ -156,7 +162,7 @@ def test_dashboards_filter_drill_down_transcript_and_csv(history, browser):
     loaded(page)
     assert page.locator("#transcript .msg").count() >= 1
     assert page.locator("#transcript .msg.customer").count() >= 1
-    page.screenshot(path=str(ARTIFACTS / "reports-transcript.png"), full_page=True)
+    shot(page, "reports-transcript")
     page.click(".crumbs a")
     page.wait_for_url("**metric=volume.channel**", timeout=WAIT)
     loaded(page)
@@ -180,7 +186,7 @@ def test_dashboards_filter_drill_down_transcript_and_csv(history, browser):
             loaded(page)
         for chart in charts:
             assert page.locator(f"[data-chart='{chart}'] canvas").count() >= 1, (tab, chart)
-        page.screenshot(path=str(ARTIFACTS / f"reports-{tab}.png"), full_page=True)
+        shot(page, f"reports-{tab}")
     page.goto(f"{stack.api_url}/reports/bot")
     loaded(page)
     page.click(".kpi[data-kpi='Bot episodes']")
@@ -192,7 +198,7 @@ def test_dashboards_filter_drill_down_transcript_and_csv(history, browser):
     page.wait_for_url("**/reports/conversations/*", timeout=WAIT)
     loaded(page)
     assert page.locator("#transcript .msg.bot").count() >= 1
-    page.screenshot(path=str(ARTIFACTS / "reports-transcript-bot.png"), full_page=True)
+    shot(page, "reports-transcript-bot")
 
     # The business-hours toggle is a filter like the others.
     page.goto(f"{stack.api_url}/reports/teams")
