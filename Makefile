@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint typecheck pytest bench-bot bench-nlu bench-kb bench-console bench-reports bench-learning bench-promotion clean
+.PHONY: install run test lint typecheck pytest bench-bot bench-nlu bench-kb bench-console bench-reports bench-learning bench-promotion bench-training-data clean
 
 install: $(VENV)/.installed $(RASA_VENV)/.installed /usr/bin/chromium node_modules/.installed
 
@@ -76,6 +76,11 @@ bench-learning: install
 # writes the `promotion` section of bench/results/learning_loop.json.
 bench-promotion: install
 	$(BIN)/python -m bench.promotion
+
+# Candidate merge threshold on CLINC150 pairs and the cost of collecting / snapshotting;
+# writes bench/results/training_data.json (docs/training_data.md).
+bench-training-data: install
+	nice -n 10 $(BIN)/python -m bench.training_data
 
 # The human path: 50 customers and 5 agents over WebSockets against the api (no Rasa: every
 # chat is handed off); writes bench/results/console.json (docs/benchmarks.md).

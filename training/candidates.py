@@ -19,7 +19,7 @@ so collecting twice adds nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -43,7 +43,7 @@ from training.models import (
 )
 
 # Merge threshold on the cosine of all-MiniLM-L6-v2 embeddings of the masked texts; how it
-# was chosen (CLINC150 pairs) is in docs/learning_loop.md.
+# was chosen (CLINC150 pairs) is in docs/training_data.md.
 DUPLICATE_COSINE = 0.95
 # An answer below this intent confidence is worth a second look (the calibrated answer
 # threshold in bot/handoff_thresholds.yml is about 0.50; answers just above it are the
@@ -226,27 +226,32 @@ def _to_bytes(vector: Vectors) -> bytes:
 
 
 class _MergeTargets:
-    """The candidates a new text may merge into, as one matrix of unit vectors."""
+    """The candidates a new text may merge into, as one matrix of unit vectors (grown by
+    doubling, so adding the run's new candidates does not copy it every time)."""
 
     def __init__(self, session: Session, since: datetime, dimension: int) -> None:
         rows = session.execute(select(TrainingCandidate.id, TrainingCandidate.embedding)
                                .where(TrainingCandidate.last_seen_at >= since)
                                .order_by(TrainingCandidate.id)).all()
-        self.ids: list[int] = [r[0] for r in rows]
-        vectors = [np.frombuffer(r[1], dtype=np.float32) for r in rows]
-        self.matrix = (np.vstack(vectors) if vectors
-                       else np.zeros((0, dimension), dtype=np.float32))
+        self.ids: list[int] = []
+        self._matrix = np.zeros((max(len(rows), 64), dimension), dtype=np.float32)
+        for candidate_id, blob in rows:
+            vector = np.frombuffer(blob, dtype=np.float32)
+            if vector.shape == (dimension,):  # another encoder's vectors cannot be compared
+                self.add(candidate_id, vector)
 
     def nearest(self, vector: Vectors) -> tuple[int | None, float]:
         if not self.ids:
             return None, 0.0
-        scores = self.matrix @ vector
+        scores = self._matrix[:len(self.ids)] @ vector
         best = int(np.argmax(scores))
         return self.ids[best], float(scores[best])
 
     def add(self, candidate_id: int, vector: Vectors) -> None:
+        if len(self.ids) == len(self._matrix):
+            self._matrix = np.vstack([self._matrix, np.zeros_like(self._matrix)])
+        self._matrix[len(self.ids)] = vector
         self.ids.append(candidate_id)
-        self.matrix = np.vstack([self.matrix, vector[None, :]])
 
 
 def _merge(session: Session, candidate: TrainingCandidate, raw: RawCandidate) -> None:
@@ -285,7 +290,10 @@ def collect_candidates(session: Session, *, now: datetime | None = None,
         return result
     channels = _channels(session, {r.conversation_id for r in raws if r.conversation_id})
     encoder = get_encoder()
-    vectors = encoder.encode([r.text for r in raws])
+    # A gap repeats its bot turn's text: encode each distinct text once.
+    distinct = list(dict.fromkeys(r.text for r in raws))
+    encoded = dict(zip(distinct, encoder.encode(distinct), strict=True))
+    vectors = [encoded[r.text] for r in raws]
     targets = _MergeTargets(session, since, encoder.dimension)
     for raw, vector in zip(raws, vectors, strict=True):
         result.by_source[raw.source] = result.by_source.get(raw.source, 0) + 1
@@ -330,8 +338,14 @@ class CandidateFilters:
     status: str | None = None
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    # A date without a zone (e.g. "2026-12-01T00:00") is read as UTC.
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
 def _filtered(filters: CandidateFilters) -> Select[TrainingCandidate]:
     query = select(TrainingCandidate)
+    date_from, date_to = _utc(filters.date_from), _utc(filters.date_to)
     if filters.source is not None:
         if filters.source not in CandidateSource.__members__.values():
             raise ValidationFailed(f"unknown source '{filters.source}'", field="source")
@@ -355,11 +369,11 @@ def _filtered(filters: CandidateFilters) -> Select[TrainingCandidate]:
         query = query.where(TrainingCandidate.confidence >= low)
     if high is not None:
         query = query.where(TrainingCandidate.confidence <= high)
-    if filters.date_from is not None:
-        query = query.where(TrainingCandidate.last_seen_at >= filters.date_from)
-    if filters.date_to is not None:
-        query = query.where(TrainingCandidate.first_seen_at <= filters.date_to)
-    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+    if date_from is not None:
+        query = query.where(TrainingCandidate.last_seen_at >= date_from)
+    if date_to is not None:
+        query = query.where(TrainingCandidate.first_seen_at <= date_to)
+    if date_from and date_to and date_from > date_to:
         raise ValidationFailed("date_from is after date_to", field="date_from")
     if filters.channel is not None:
         query = query.where(TrainingCandidate.channel == filters.channel)

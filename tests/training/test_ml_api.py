@@ -47,6 +47,14 @@ def test_annotation_over_http(ml):
                       headers=headers).status_code == 422
     assert client.get(f"{base}/candidates", params={"channel": "email"},
                       headers=headers).json()["total"] == 1
+    # Dates with or without a zone; a reversed range names the field.
+    assert client.get(f"{base}/candidates", params={"date_from": "2000-01-01T00:00"},
+                      headers=headers).json()["total"] == 3
+    assert client.get(f"{base}/candidates", params={"date_to": "2000-01-01T00:00:00Z"},
+                      headers=headers).json()["total"] == 0
+    reversed_range = client.get(f"{base}/candidates", params={
+        "date_from": "2030-01-01T00:00", "date_to": "2000-01-01T00:00"}, headers=headers)
+    assert reversed_range.status_code == 422 and reversed_range.json()["field"] == "date_from"
 
     assert client.post(f"{base}/candidates/{parcel}/accept",
                        headers=headers).json()["label"] == "ask_shipping"
