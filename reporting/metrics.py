@@ -272,39 +272,78 @@ def _unanswered(session: Session, filters: ReportFilters, scope: Scope
 # --- teams and agents -----------------------------------------------------------------------
 
 
-def _aggregates(s: type[StintFact], business: bool, replies: Any) -> list[Any]:
+def _per_conversation(s: type[StintFact], business: bool, replies: Any) -> list[Any]:
+    """Sums over one group's stints of one conversation (the inner step of `_aggregated`)."""
     first = s.first_response_bs if business else s.first_response_s
     nxt = s.next_response_bs if business else s.next_response_s
     resolution = s.resolution_bs if business else s.resolution_s
     handle = s.handle_bs if business else s.handle_s
 
     def count_if(condition: ColumnElement[bool]) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    def conversations_if(condition: ColumnElement[bool]) -> Any:
-        return func.count(case((condition, s.conversation_id)).distinct())
+        return func.sum(case((condition, 1), else_=0))
 
     return [
-        func.count(s.conversation_id.distinct()),  # handled
-        func.coalesce(func.sum(replies), 0),
-        conversations_if(replies > 0),
-        count_if(s.first_response_at.is_(None)),
-        conversations_if(s.first_response_at.is_(None)),
-        func.count(first), func.avg(first), conversations_if(first.is_not(None)),
-        func.coalesce(func.sum(s.next_response_n), 0),
-        func.coalesce(func.sum(case((s.next_response_n > 0, nxt), else_=0.0)), 0.0),
-        conversations_if(s.next_response_n > 0),
-        count_if(s.resolved.is_(True)), func.avg(resolution), conversations_if(
-            s.resolved.is_(True)),
-        func.avg(handle),
-        count_if(s.sla_measured.is_(True)), conversations_if(s.sla_measured.is_(True)),
-        count_if(s.sla_breached.is_(True)), conversations_if(s.sla_breached.is_(True)),
-        count_if(s.reopened.is_(True)), conversations_if(s.reopened.is_(True)),
-        count_if(s.fcr.is_(True)), conversations_if(s.fcr.is_(True)),
-        count_if(s.final_solve.is_(True)),
-        func.count(s.csat_score), func.avg(cast(s.csat_score, Float)),
-        conversations_if(s.csat_score.is_not(None)),
+        func.sum(replies).label("replies"),
+        count_if(s.first_response_at.is_(None)).label("unanswered"),
+        func.count(first).label("fr_n"), func.sum(first).label("fr_sum"),
+        func.sum(s.next_response_n).label("nr_n"),
+        func.sum(case((s.next_response_n > 0, nxt), else_=0.0)).label("nr_sum"),
+        count_if(s.resolved.is_(True)).label("resolved"),
+        func.sum(resolution).label("res_sum"),
+        func.count(handle).label("handle_n"), func.sum(handle).label("handle_sum"),
+        count_if(s.sla_measured.is_(True)).label("sla"),
+        count_if(s.sla_breached.is_(True)).label("breached"),
+        count_if(s.reopened.is_(True)).label("reopened"),
+        count_if(s.fcr.is_(True)).label("fcr"),
+        count_if(s.final_solve.is_(True)).label("final"),
+        func.count(s.csat_score).label("csat_n"),
+        func.sum(cast(s.csat_score, Float)).label("csat_sum"),
     ]
+
+
+def _aggregated(session: Session, s: type[StintFact], clauses: list[Any], group: Any | None,
+                business: bool, replies: Any) -> dict[Any, tuple[Any, ...]]:
+    """Each group's figures in one pass: stints are first summed per (group, conversation),
+    so every "how many conversations" is a plain count of those rows (no DISTINCT)."""
+    keys = [group.label("key")] if group is not None else []
+    inner = (select(*keys, s.conversation_id, *_per_conversation(s, business, replies))
+             .where(*clauses).group_by(*keys, s.conversation_id).subquery())
+    i = inner.c
+
+    def total(column: Any) -> Any:
+        return func.coalesce(func.sum(column), 0)
+
+    def conversations_with(column: Any) -> Any:
+        return func.coalesce(func.sum(case((column > 0, 1), else_=0)), 0)
+
+    outer = [func.count(), total(i.replies), conversations_with(i.replies),
+             total(i.unanswered), conversations_with(i.unanswered),
+             total(i.fr_n), total(i.fr_sum), conversations_with(i.fr_n),
+             total(i.nr_n), total(i.nr_sum), conversations_with(i.nr_n),
+             total(i.resolved), total(i.res_sum), conversations_with(i.resolved),
+             total(i.handle_n), total(i.handle_sum),
+             total(i.sla), conversations_with(i.sla), total(i.breached),
+             conversations_with(i.breached), total(i.reopened), conversations_with(i.reopened),
+             total(i.fcr), conversations_with(i.fcr), total(i.final),
+             total(i.csat_n), total(i.csat_sum), conversations_with(i.csat_n)]
+    query = select(i.key, *outer).group_by(i.key) if group is not None else select(*outer)
+    result: dict[Any, tuple[Any, ...]] = {}
+    for row in session.execute(query):
+        key, v = (row[0], row[1:]) if group is not None else ("__all__", row)
+        (handled, replies_n, replies_conv, unanswered, unanswered_conv, fr_n, fr_sum, fr_conv,
+         nr_n, nr_sum, nr_conv, resolved, res_sum, res_conv, handle_n, handle_sum, sla_n,
+         sla_conv, breached, breached_conv, reopened, reopened_conv, fcr, fcr_conv, final,
+         csat_n, csat_sum, csat_conv) = v
+
+        def mean(amount: Any, count: Any) -> float | None:
+            return float(amount) / count if count else None
+
+        result[key] = (handled, replies_n, replies_conv, unanswered, unanswered_conv, fr_n,
+                       mean(fr_sum, fr_n), fr_conv, nr_n, float(nr_sum), nr_conv, resolved,
+                       mean(res_sum, resolved), res_conv, mean(handle_sum, handle_n), sla_n,
+                       sla_conv, breached, breached_conv, reopened, reopened_conv, fcr,
+                       fcr_conv, final, csat_n, mean(csat_sum, csat_n), csat_conv)
+    return result
 
 
 def _medians(session: Session, group: Any, clauses: list[Any],
@@ -328,10 +367,8 @@ def _performance(session: Session, filters: ReportFilters, scope: Scope, *, by_a
     clauses = where(s, filters, scope)
     group = s.agent_id if by_agent else s.team_id
     replies = s.agent_replies if by_agent else s.replies
-    aggregates = _aggregates(s, business, replies)
-    rows = {row[0]: row[1:] for row in session.execute(
-        select(group, *aggregates).where(*clauses).group_by(group)).tuples()}
-    total = session.execute(select(*aggregates).where(*clauses)).one()
+    rows = _aggregated(session, s, clauses, group, business, replies)
+    total = _aggregated(session, s, clauses, None, business, replies).get("__all__")
     scores: dict[Any, Counter[int]] = defaultdict(Counter)
     score_conversations: dict[Any, Counter[int]] = defaultdict(Counter)
     rated = (s.csat_score.is_not(None),)
