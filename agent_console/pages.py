@@ -21,6 +21,7 @@ pages = APIRouter(include_in_schema=False)
 ASSETS = {
     "common.js": "text/javascript",
     "console.js": "text/javascript",
+    "labelling.js": "text/javascript",
     "supervisor.js": "text/javascript",
     "console.css": "text/css",
 }

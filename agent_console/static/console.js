@@ -191,7 +191,7 @@
     head.appendChild(facts);
     if (t.status === "new") head.appendChild(actionButton("Claim", "claim", "primary", claim));
     if (["open", "pending", "on_hold"].indexOf(t.status) >= 0) {
-      head.appendChild(actionButton("Solve", "solve", "secondary", function () { return post("/solve"); }));
+      head.appendChild(actionButton("Solve", "solve", "secondary", solve));
     }
     return head;
   }
@@ -210,6 +210,15 @@
     return api(method || "POST", AGENT + "/tickets/" + ticket().id + suffix, body)
       .then(function () { return Promise.all([refreshCurrent(), loadQueue()]); });
   }
+
+  /* Solving, then the optional label step (labelling.js): it opens once the ticket is
+   * solved, so it can never hold solving up. */
+  function solve() {
+    var solved = ticket();
+    return post("/solve").then(function () { offerLabel(solved); });
+  }
+
+  function offerLabel(t) { if (window.TandemLabelling) window.TandemLabelling.offer(t); }
 
   function claim() {
     return post("/claim").then(function () { setMode("reply"); },
@@ -240,6 +249,8 @@
     details.push(T.formatTime(m.created_at));
     if (who !== "") node.appendChild(el("span", "who", [who].concat(details).join(" · ")));
     node.appendChild(document.createTextNode(m.text));
+    // An agent's answer the knowledge base lacked can become an article draft in one click.
+    if (m.sender_type === "agent" && window.TandemLabelling && ticket()) node.appendChild(window.TandemLabelling.draftButton(m, ticket().id));
     return node;
   }
 
@@ -333,7 +344,8 @@
       ? api("POST", AGENT + "/tickets/" + t.id + "/notes", { text: text }).then(function (note) { addNote(note); })
       : api("POST", AGENT + "/tickets/" + t.id + "/messages", replyBody(text)).then(function (message) {
           addMessage(message);
-          if ($("reply-then").value) return Promise.all([refreshCurrent(), loadQueue()]);
+          var then = $("reply-then").value;
+          if (then) return Promise.all([refreshCurrent(), loadQueue()]).then(function () { if (then === "solved") offerLabel(t); });
         });
     request.then(function () { box.value = ""; }, fail).then(function () { if ($("reply-send")) $("reply-send").disabled = false; });
   }
@@ -474,7 +486,7 @@
     var status = labelled(body, "Status", select("field-status", next.map(function (s) { return [s, STATUS_LABELS[s] || s]; }), t.status));
     status.addEventListener("change", function () {
       var target = status.value;
-      var done = target === "solved" ? post("/solve") : post("", { status: target }, "PATCH");
+      var done = target === "solved" ? solve() : post("", { status: target }, "PATCH");
       done.catch(function (err) { status.value = t.status; fail(err); });
     });
     var priority = labelled(body, "Priority", select("field-priority", PRIORITIES.map(function (p) { return [p, p]; }), t.priority));

@@ -13,7 +13,8 @@
   var customerSignature = script && script.getAttribute("data-customer-signature");
   var storageKey = "tandem.conversation." + base + (customerId ? "." + customerId : "");
   var state = { id: null, token: null, socket: null, lastId: 0, seen: {}, status: "bot", retry: 0,
-                lastTypingSent: 0, typingTimer: null, queueTimer: null, waiting: false };
+                lastTypingSent: 0, typingTimer: null, queueTimer: null, waiting: false,
+                lastQuestion: null };
   var QUEUE_POLL_MS = 15000, TYPING_SEND_MS = 2000, TYPING_SHOWN_MS = 4000;
 
   var css = [
@@ -41,7 +42,12 @@
     ".tdm-star{border:0;background:none;font-size:26px;line-height:1;color:#d1d5db;cursor:pointer;padding:0 2px}",
     ".tdm-star.tdm-on{color:#f59e0b}",
     ".tdm-csat textarea{width:100%;box-sizing:border-box;border:1px solid #d1d5db;border-radius:6px;padding:6px;font:inherit;resize:none;margin-bottom:6px}",
-    ".tdm-thanks{color:#166534;font-weight:600}"
+    ".tdm-thanks{color:#166534;font-weight:600}",
+    ".tdm-kb-rate{margin-top:6px;padding-top:6px;border-top:1px solid #eef0f4;font-size:12.5px;color:#5b6270;white-space:normal}",
+    ".tdm-kb-rate button{border:1px solid #d1d5db;background:#fff;border-radius:12px;padding:2px 10px;margin-left:6px;cursor:pointer;font:inherit;color:#1f2937}",
+    ".tdm-kb-rate button:hover{border-color:#2456d6;color:#2456d6}",
+    ".tdm-kb-missing{display:flex;gap:6px;margin-top:6px}.tdm-kb-missing input{flex:1;min-width:0;padding:4px 8px;border:1px solid #d1d5db;border-radius:6px;font:inherit}",
+    ".tdm-kb-missing button{margin-left:0;background:#2456d6;color:#fff;border-color:#2456d6}"
   ].join("\n");
 
   function el(tag, cls, text) {
@@ -103,6 +109,10 @@
       var link = el("a", null, "Read: " + article.title);
       link.href = base + article.url; link.target = "_blank"; link.rel = "noopener";
       node.appendChild(el("br")); node.appendChild(link);
+    }
+    if (message.sender_type === "customer") state.lastQuestion = message.text;
+    if (message.sender_type === "bot" && message.meta && message.meta.kind === "answer" && state.lastQuestion) {
+      node.appendChild(answerRating(message, state.lastQuestion));
     }
     log.appendChild(node);
     if (message.sender_type === "agent") { showTyping(null); if (state.waiting) refreshQueue(); }  // someone has the chat now
@@ -226,6 +236,47 @@
         buttons.forEach(function (b, i) { b.classList.toggle("tdm-on", i < value); });
       };
     }
+    return box;
+  }
+
+  /* ---- Knowledge-base answers: helpful / not helpful, and what was missing ---- */
+
+  function kbRatedKey() { return storageKey + ".kb-rated"; }
+  function kbRated() {
+    try { return JSON.parse(localStorage.getItem(kbRatedKey()) || "[]"); } catch (e) { return []; }
+  }
+
+  function answerRating(message, question) {
+    var box = el("div", "tdm-kb-rate"); box.setAttribute("data-message-id", message.id);
+    if (kbRated().indexOf(message.id) >= 0) { box.textContent = "Thanks for telling us."; return box; }
+    box.appendChild(document.createTextNode("Did this answer your question?"));
+    var yes = el("button", "tdm-helpful", "Helpful"); yes.type = "button";
+    var no = el("button", "tdm-not-helpful", "Not helpful"); no.type = "button";
+    box.appendChild(yes); box.appendChild(no);
+    var article = message.meta.article || {};
+    function rate(helpful, comment) {
+      var body = { query: question.slice(0, 1000), helpful: helpful, article_id: article.id || null };
+      if (comment) body.comment = comment;
+      return api("POST", "/api/v1/conversations/" + state.id + "/ratings", body).then(function () {
+        var rated = kbRated(); rated.push(message.id); localStorage.setItem(kbRatedKey(), JSON.stringify(rated));
+        box.textContent = helpful ? "Glad it helped." : "Thanks: we'll use this to improve our answers.";
+      }, function (err) { setStatus("Not sent: " + err.message); throw err; });
+    }
+    yes.addEventListener("click", function () { yes.disabled = no.disabled = true; rate(true).catch(function () { yes.disabled = no.disabled = false; }); });
+    no.addEventListener("click", function () {
+      yes.disabled = no.disabled = true;
+      // The not-helpful rating waits for an optional word on what was missing.
+      var missing = el("form", "tdm-kb-missing");
+      var word = el("input"); word.maxLength = 500; word.placeholder = "What was missing? (optional)";
+      word.className = "tdm-kb-comment"; word.setAttribute("aria-label", "What was missing (optional)");
+      var go = el("button", "tdm-kb-send", "Send"); go.type = "submit";
+      missing.appendChild(word); missing.appendChild(go); box.appendChild(missing);
+      missing.addEventListener("submit", function (e) {
+        e.preventDefault(); go.disabled = true;
+        rate(false, word.value.trim()).catch(function () { go.disabled = false; });
+      });
+      word.focus();
+    });
     return box;
   }
 
