@@ -147,3 +147,19 @@ def test_filters(session):
     with pytest.raises(ValidationFailed) as bad:
         ids(source="rumour")
     assert bad.value.field == "source"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_worker_task_collects_in_its_own_transaction(db_url):
+    from core.database import session_scope
+    from training.candidate_tasks import collect_candidates_task
+
+    with session_scope() as s:
+        _turn(s, "is there a student discount", kind="clarify", intent="ask_payments",
+              confidence=0.35, decision="clarify")
+    first = collect_candidates_task.run()
+    assert (first["created"], first["by_source"]) == (1, {"bot_turn": 1, "gap_cluster": 1})
+    assert collect_candidates_task.run()["created"] == 0
+    with session_scope() as s:
+        assert [c.text for c in s.scalars(select(TrainingCandidate))] == [
+            "is there a student discount"]
