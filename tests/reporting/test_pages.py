@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 
 from reporting.pages import ECHARTS
-from tests.api_helpers import api_client
 
 PAGES = ["/reports", "/reports/bot", "/reports/teams", "/reports/agents",
          "/reports/conversations?metric=volume.channel&value=email",
@@ -17,8 +17,11 @@ PAGES = ["/reports", "/reports/bot", "/reports/teams", "/reports/agents",
 
 @pytest.fixture(scope="module")
 def client():
-    with api_client() as test_client:
-        yield test_client
+    from app.main import create_app
+
+    # Not entered as a context manager: the pages need no lifespan (no model warm-up, no
+    # database), so none is started.
+    return TestClient(create_app())
 
 
 @pytest.mark.parametrize("path", PAGES)
