@@ -11,6 +11,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Float, and_, case, cast, false, func, or_, select, true
@@ -329,7 +330,10 @@ def _aggregated(session: Session, s: type[StintFact], clauses: list[Any], group:
     query = select(i.key, *outer).group_by(i.key) if group is not None else select(*outer)
     result: dict[Any, tuple[Any, ...]] = {}
     for row in session.execute(query):
-        key, v = (row[0], row[1:]) if group is not None else ("__all__", row)
+        key, raw = (row[0], row[1:]) if group is not None else ("__all__", row)
+        # PostgreSQL sums integers as NUMERIC: plain numbers from here on.
+        v = [int(x) if isinstance(x, Decimal) and x == x.to_integral_value()
+             else float(x) if isinstance(x, Decimal) else x for x in raw]
         (handled, replies_n, replies_conv, unanswered, unanswered_conv, fr_n, fr_sum, fr_conv,
          nr_n, nr_sum, nr_conv, resolved, res_sum, res_conv, handle_n, handle_sum, sla_n,
          sla_conv, breached, breached_conv, reopened, reopened_conv, fcr, fcr_conv, final,
