@@ -8,14 +8,10 @@ that answered it, if any. Labels feed the candidates (training.candidates) and t
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,39 +19,22 @@ from conversations.models import Conversation, Message, SenderType
 from core.auth.service import Principal
 from core.database import utcnow
 from core.errors import ValidationFailed
-from core.settings import PROJECT_ROOT
 from handoff import service as handoff
 from handoff.models import Ticket
 from knowledge_base.models import Article, ArticleRating, ArticleStatus
 from nlu.handoff_policy import HUMAN_REQUEST_INTENTS, SMALL_TALK_INTENTS, Decision
+from training import intents
 from training import personal_data as _personal_data  # noqa: F401 - registers the sources
 from training.models import ConversationLabel
 
-# The Rasa project's intents, read as data (training must not import bot/): the catalogue
-# until training.intents (created intents included) is there to ask.
-RASA_DOMAIN = PROJECT_ROOT / "bot" / "rasa" / "domain.yml"
 MAX_TEXT_CHARS = 2000
 # At most this many customer messages make up the labelled text.
 MAX_MESSAGES = 3
 
 
-@lru_cache(maxsize=4)
-def rasa_project_intents(domain: Path = RASA_DOMAIN) -> frozenset[str]:
-    data = yaml.safe_load(domain.read_text(encoding="utf-8")) or {}
-    names: set[str] = set()
-    for entry in data.get("intents") or []:
-        # An intent is a name, or a one-key mapping {name: {options}}.
-        names.update([entry] if isinstance(entry, str) else list(entry))
-    return frozenset(names)
-
-
-def known_intents(session: Session) -> frozenset[str]:
-    """The intent catalogue: training.intents when it exists, else the Rasa project's."""
-    try:
-        catalogue: Any = importlib.import_module("training.intents")
-    except ImportError:  # not there yet (or half-built while it is being written)
-        return rasa_project_intents()
-    return frozenset(catalogue.known_intents(session))
+def known_intents(session: Session) -> list[str]:
+    """The intent catalogue (training.intents): the Rasa project's and the created ones."""
+    return intents.known_intents(session)
 
 
 # --- the text that needed a human ------------------------------------------------------
@@ -210,10 +189,10 @@ def label_form(session: Session, ticket_id: int, viewer: Principal) -> LabelForm
     first, then the published ones by title)."""
     ticket = handoff.get_visible_ticket(session, ticket_id, viewer)
     text, _ids = text_needing_human(session, ticket)
-    intents = sorted(known_intents(session))
-    if ticket.detected_intent in intents:
-        intents.remove(ticket.detected_intent)
-        intents.insert(0, ticket.detected_intent)
+    names = sorted(known_intents(session))
+    if ticket.detected_intent in names:
+        names.remove(ticket.detected_intent)
+        names.insert(0, ticket.detected_intent)
     offered: list[int] = []
     for meta in session.scalars(select(Message.meta).where(
             Message.conversation_id == ticket.conversation_id,
@@ -229,5 +208,5 @@ def label_form(session: Session, ticket_id: int, viewer: Principal) -> LabelForm
         select(Article.id, Article.title).where(Article.id.in_(offered))).all()) if offered else {}
     choices = [ArticleChoice(i, titles[i], True) for i in offered if i in titles]
     choices += [ArticleChoice(i, title, False) for i, title in published if i not in titles]
-    return LabelForm(ticket.id, text, ticket.detected_intent, ticket.intent_confidence, intents,
+    return LabelForm(ticket.id, text, ticket.detected_intent, ticket.intent_confidence, names,
                      choices, label_for(session, ticket.id))
