@@ -16,9 +16,9 @@ from admin_console import endpoints as admin_console
 from agent_console import canned as agent_canned
 from agent_console import configuration as support_configuration
 from agent_console import endpoints as agent_console
+from agent_console import labelling as agent_labelling
 from agent_console import ml_api as training_data_api
 from agent_console import ml_pages as agent_ml_pages
-from agent_console import labelling as agent_labelling
 from agent_console import models_api as model_registry_api
 from agent_console import pages as agent_console_pages
 from agent_console import service_levels as agent_service_levels
