@@ -429,5 +429,86 @@
     });
   };
 
-  T.startWithLogin(R.start);
+  /* ---------- summary e-mails (the scheduled reports API) ---------- */
+
+  var DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+
+  function hourText(h) { return String(h).padStart(2, "0") + ":00"; }
+
+  function subscriptionText(sub) {
+    var when = sub.frequency === "weekly" ? "Every " + DAYS[sub.weekday] : "Every day";
+    var team = sub.team_id === null ? "all teams I can see" : (R.state.directory.teams[sub.team_id] || "team " + sub.team_id);
+    return when + " at " + hourText(sub.send_hour) + " (" + sub.timezone + "), " + team;
+  }
+
+  function loadSubscriptions() {
+    var box = T.$("subscriptions");
+    return T.api("GET", API + "/subscriptions").then(function (list) {
+      box.textContent = "";
+      if (!list.items.length) { box.appendChild(el("p", "hint", "You have no summary e-mails yet.")); return; }
+      list.items.forEach(function (sub) {
+        var row = el("div", "subscription");
+        row.setAttribute("data-subscription-id", sub.id);
+        var text = el("div");
+        text.appendChild(el("b", null, subscriptionText(sub)));
+        text.appendChild(el("small", null, sub.last_sent_at ? "Last sent " + R.formatDate(sub.last_sent_at) : "Not sent yet"));
+        var remove = el("button", "secondary", "Unsubscribe"); remove.type = "button";
+        remove.addEventListener("click", function () {
+          remove.disabled = true;
+          T.api("DELETE", API + "/subscriptions/" + sub.id).then(loadSubscriptions, function (err) {
+            remove.disabled = false; T.toast(err.message);
+          });
+        });
+        row.appendChild(text); row.appendChild(remove);
+        box.appendChild(row);
+      });
+    }).catch(function (err) { T.$("sub-error").textContent = err.message; });
+  }
+
+  function bindSubscriptions() {
+    var open = T.$("subscribe-open"), dialog = T.$("subscribe-dialog");
+    if (!open || !dialog) return;
+    open.hidden = false;
+    var hour = T.$("sub-hour");
+    for (var h = 0; h < 24; h++) { var o = el("option", null, hourText(h)); o.value = String(h); hour.appendChild(o); }
+    hour.value = "7";
+    T.$("sub-frequency").addEventListener("change", function () {
+      T.$("sub-weekday-row").hidden = T.$("sub-frequency").value !== "weekly";
+    });
+    open.addEventListener("click", function () {
+      var team = T.$("sub-team");
+      team.textContent = "";
+      var all = el("option", null, "All teams I can see"); all.value = ""; team.appendChild(all);
+      Object.keys(R.state.directory.teams).forEach(function (id) {
+        var o = el("option", null, R.state.directory.teams[id]); o.value = id; team.appendChild(o);
+      });
+      team.value = R.state.filters.team_id || "";
+      T.$("sub-tz").value = R.state.filters.tz;
+      T.$("sub-error").textContent = "";
+      loadSubscriptions();
+      dialog.showModal();
+    });
+    dialog.querySelector("[data-close]").addEventListener("click", function () { dialog.close(); });
+    T.$("subscribe-form").addEventListener("submit", function (e) {
+      e.preventDefault();
+      var body = { frequency: T.$("sub-frequency").value, send_hour: Number(hour.value),
+        weekday: Number(T.$("sub-weekday").value), timezone: T.$("sub-tz").value,
+        team_id: T.$("sub-team").value ? Number(T.$("sub-team").value) : null };
+      T.$("sub-submit").disabled = true;
+      T.api("POST", API + "/subscriptions", body).then(function () {
+        T.$("sub-submit").disabled = false;
+        T.$("sub-error").textContent = "";
+        T.toast("Subscribed: " + subscriptionText(Object.assign({}, body)), "info");
+        loadSubscriptions();
+      }, function (err) {
+        T.$("sub-submit").disabled = false;
+        T.$("sub-error").textContent = err.message;
+      });
+    });
+  }
+
+  T.startWithLogin(function (me) {
+    R.start(me);
+    if (me.permissions.indexOf("reports.read") >= 0) bindSubscriptions();
+  });
 })();

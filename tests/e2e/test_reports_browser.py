@@ -3,7 +3,8 @@ live stack, on a few weeks of seeded history: a browser without a session gets t
 form; the analyst opens the overview, changes a filter (kept in the URL, numbers equal to the
 API's), clicks a chart bar down to the conversations behind it and on to a transcript,
 downloads the list as CSV (rows = the figure), and opens the bot, teams and agents
-dashboards; a supervisor sees no CSV button (no reports.export). Screenshots go to
+dashboards; a supervisor sees no CSV button (no reports.export) and subscribes to a weekly
+summary e-mail from the page. Screenshots go to
 tests/artifacts/.
 
 Seeding leaves tickets waiting in the live stack's queues, so this module runs after the
@@ -189,7 +190,7 @@ def test_dashboards_filter_drill_down_transcript_and_csv(history, browser):
         shot(page, f"reports-{tab}")
     page.goto(f"{stack.api_url}/reports/bot")
     loaded(page)
-    page.click(".kpi[data-kpi='Bot episodes']")
+    page.click(".kpi[data-kpi='Containment']")  # contained: the bot surely answered
     page.wait_for_url("**/reports/conversations?**", timeout=WAIT)
     loaded(page)
     bot_rows = page.locator("table.rows tbody tr[data-conversation-id]")
@@ -215,5 +216,17 @@ def test_dashboards_filter_drill_down_transcript_and_csv(history, browser):
     loaded(supervisor)
     assert supervisor.locator("#csv").is_hidden()
     assert "your teams only" in supervisor.locator("#report-subtitle").inner_text()
+    # ... and subscribes to a weekly summary e-mail from the page, then unsubscribes.
+    supervisor.click("#subscribe-open")
+    supervisor.select_option("#sub-frequency", "weekly")
+    supervisor.select_option("#sub-weekday", "0")
+    supervisor.click("#sub-submit")
+    subscription = supervisor.locator(".subscription", has_text="Every Monday at 07:00")
+    subscription.wait_for(timeout=WAIT)
+    mine = supervisor.request.get(f"{stack.api_url}/api/v1/reports/subscriptions").json()
+    assert [(s["frequency"], s["weekday"], s["send_hour"]) for s in mine["items"]] == [
+        ("weekly", 0, 7)]
+    subscription.locator("button", has_text="Unsubscribe").click()
+    supervisor.locator("#subscriptions", has_text="no summary e-mails").wait_for(timeout=WAIT)
 
     assert errors == supervisor_errors == []
