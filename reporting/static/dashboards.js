@@ -417,6 +417,12 @@
       return function (body) {
         pendingNote(report.meta);
         var rows = report.agents;
+        var own = R.state.me.permissions.indexOf("reports.read") < 0;  // an agent: their own row
+        if (own || rows.length < 2) {
+          body.appendChild(grid([tableCard("Agents", own ? "your own figures" : "averages; click a number for its conversations",
+            performanceColumns("Agent"), rows, "No conversation handled in this period.")]));
+          return;
+        }
         body.appendChild(grid([
           tableCard("Agents", "averages; click a number for its conversations", performanceColumns("Agent"), rows, "No agent handled a conversation in this period."),
           later(R.card("Conversations handled", null), function (b) { figureBars(b, "agents-handled", rows, function (r) { return r.handled; }, PALETTE[0]); }),

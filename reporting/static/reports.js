@@ -82,7 +82,7 @@
   }
 
   function drillUrl(drill) {
-    if (!drill || !drill.metric) return null;
+    if (!drill || !drill.metric || !can("reports.read")) return null;
     var extra = { metric: drill.metric };
     if (drill.value !== undefined && drill.value !== null) extra.value = String(drill.value);
     return "/reports/conversations?" + queryString(state.filters, extra);
@@ -434,14 +434,26 @@
   function start(me) {
     state.me = me;
     $("supervisor-link").hidden = !can("tickets.assign");
+    $("console-link").hidden = !can("tickets.read");
     state.filters = readFilters();
     buildForm();
     history.replaceState(null, "", location.pathname + "?" + queryString(state.filters, pageExtras()));
     fillForm();
     updateLinks();
     if (!can("reports.read")) {
-      showError({ status: 403, message: "this needs the permission 'reports.read'" });
-      return;
+      // Agents have no reports.read, yet the agents report shows them their own row (the API
+      // decides); every other report, and the lists behind the figures, stay closed to them.
+      Array.prototype.forEach.call(document.querySelectorAll(".report-tabs a"), function (a) {
+        a.hidden = a.getAttribute("data-tab") !== "agents";
+      });
+      if (PAGE !== "agents") {
+        showError({ status: 403, message: "this needs the permission 'reports.read'. Your own figures are on the Agents page." });
+        var link = el("a", null, "Open my figures");
+        link.href = "/reports/agents?" + queryString(state.filters);
+        $("report-error").appendChild(document.createTextNode(" "));
+        $("report-error").appendChild(link);
+        return;
+      }
     }
     loadNames();
     loadDirectory();

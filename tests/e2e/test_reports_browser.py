@@ -4,7 +4,7 @@ form; the analyst opens the overview, changes a filter (kept in the URL, numbers
 API's), clicks a chart bar down to the conversations behind it and on to a transcript,
 downloads the list as CSV (rows = the figure), and opens the bot, teams and agents
 dashboards; a supervisor sees no CSV button (no reports.export) and subscribes to a weekly
-summary e-mail from the page. Screenshots go to
+summary e-mail from the page; an agent sees only their own row. Screenshots go to
 tests/artifacts/.
 
 Seeding leaves tickets waiting in the live stack's queues, so this module runs after the
@@ -229,4 +229,17 @@ def test_dashboards_filter_drill_down_transcript_and_csv(history, browser):
     subscription.locator("button", has_text="Unsubscribe").click()
     supervisor.locator("#subscriptions", has_text="no summary e-mails").wait_for(timeout=WAIT)
 
-    assert errors == supervisor_errors == []
+    # An agent has no reports.read: the agents page shows their own row only, nothing more.
+    agent, agent_errors = new_page(browser, 1440)
+    agent.goto(f"{stack.api_url}/reports")
+    log_in(agent, "agent@tandem.demo")
+    agent.locator("#report-error", has_text="reports.read").wait_for(timeout=WAIT)
+    agent.click("#report-error a")
+    agent.wait_for_url("**/reports/agents?**", timeout=WAIT)
+    loaded(agent)
+    assert agent.locator(".report-tabs a:visible").all_inner_texts() == ["Agents"]
+    assert agent.locator("table.figures tbody tr td:first-child").all_inner_texts() == [
+        "Alex Agent"]
+    assert agent.locator("a.drill").count() == 0
+
+    assert errors == supervisor_errors == agent_errors == []
