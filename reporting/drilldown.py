@@ -54,10 +54,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 def listing(metric: str, value: str | None, filters: ReportFilters, scope: Scope) -> Any:
     """The conversations behind a figure, newest first (a select of ConversationFact)."""
-    ids, _label = conversations_behind(metric, value, filters, scope)
+    condition, _label = conversations_behind(metric, value, filters, scope)
     f = ConversationFact
-    return select(f).where(f.conversation_id.in_(ids)).order_by(f.created_at.desc(),
-                                                               f.conversation_id.desc())
+    return select(f).where(condition).order_by(f.created_at.desc(), f.conversation_id.desc())
 
 
 def describe(session: Session, facts: Sequence[ConversationFact], scope: Scope
@@ -97,10 +96,9 @@ def page(session: Session, metric: str, value: str | None, filters: ReportFilter
          scope: Scope, *, cursor: str | None, limit: int, pending: int = 0) -> DrilldownPage:
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(f"limit must be 1 to {MAX_LIMIT}", field="limit")
-    ids, label = conversations_behind(metric, value, filters, scope)
+    condition, label = conversations_behind(metric, value, filters, scope)
     f = ConversationFact
-    total = session.scalar(select(func.count()).select_from(f)
-                           .where(f.conversation_id.in_(ids))) or 0
+    total = session.scalar(select(func.count()).select_from(f).where(condition)) or 0
     query = listing(metric, value, filters, scope)
     if cursor:
         created_at, conversation_id = decode_cursor(cursor)

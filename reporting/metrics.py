@@ -7,14 +7,24 @@ and scope. `catalogue` names every drill-down key and the rows behind it.
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, case, cast, false, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from core.auth.models import User
@@ -48,6 +58,7 @@ NONE_KEY = "none"  # the drill-down value of "no team" / "nobody"
 ACTIVE_TICKET_STATES = ("new", "open", "pending", "on_hold")
 TOP_INTENTS = 15
 TOP_UNANSWERED = 15
+CSAT_SCORES = (1, 2, 3, 4, 5)
 FactTable = type[ConversationFact] | type[EpisodeFact] | type[StintFact]
 
 
@@ -299,6 +310,7 @@ def _per_conversation(s: type[StintFact], business: bool, replies: Any) -> list[
         count_if(s.final_solve.is_(True)).label("final"),
         func.count(s.csat_score).label("csat_n"),
         func.sum(cast(s.csat_score, Float)).label("csat_sum"),
+        *(count_if(s.csat_score == score).label(f"csat_{score}") for score in CSAT_SCORES),
     ]
 
 
@@ -326,7 +338,9 @@ def _aggregated(session: Session, s: type[StintFact], clauses: list[Any], group:
              total(i.sla), conversations_with(i.sla), total(i.breached),
              conversations_with(i.breached), total(i.reopened), conversations_with(i.reopened),
              total(i.fcr), conversations_with(i.fcr), total(i.final),
-             total(i.csat_n), total(i.csat_sum), conversations_with(i.csat_n)]
+             total(i.csat_n), total(i.csat_sum), conversations_with(i.csat_n),
+             *(total(i[f"csat_{score}"]) for score in CSAT_SCORES),
+             *(conversations_with(i[f"csat_{score}"]) for score in CSAT_SCORES)]
     query = select(i.key, *outer).group_by(i.key) if group is not None else select(*outer)
     result: dict[Any, tuple[Any, ...]] = {}
     for row in session.execute(query):
@@ -337,7 +351,9 @@ def _aggregated(session: Session, s: type[StintFact], clauses: list[Any], group:
         (handled, replies_n, replies_conv, unanswered, unanswered_conv, fr_n, fr_sum, fr_conv,
          nr_n, nr_sum, nr_conv, resolved, res_sum, res_conv, handle_n, handle_sum, sla_n,
          sla_conv, breached, breached_conv, reopened, reopened_conv, fcr, fcr_conv, final,
-         csat_n, csat_sum, csat_conv) = v
+         csat_n, csat_sum, csat_conv) = v[:28]
+        scores = Counter(dict(zip(CSAT_SCORES, v[28:33], strict=True)))
+        score_conversations = Counter(dict(zip(CSAT_SCORES, v[33:38], strict=True)))
 
         def mean(amount: Any, count: Any) -> float | None:
             return float(amount) / count if count else None
@@ -346,75 +362,85 @@ def _aggregated(session: Session, s: type[StintFact], clauses: list[Any], group:
                        mean(fr_sum, fr_n), fr_conv, nr_n, float(nr_sum), nr_conv, resolved,
                        mean(res_sum, resolved), res_conv, mean(handle_sum, handle_n), sla_n,
                        sla_conv, breached, breached_conv, reopened, reopened_conv, fcr,
-                       fcr_conv, final, csat_n, mean(csat_sum, csat_n), csat_conv)
+                       fcr_conv, final, csat_n, mean(csat_sum, csat_n), csat_conv,
+                       (scores, score_conversations))
     return result
 
 
-def _medians(session: Session, group: Any, clauses: list[Any],
+def _medians(session: Session, group: Any | None, clauses: list[Any],
              columns: dict[str, Any]) -> dict[str, dict[Any, float]]:
-    """Per group and over all groups ("__all__"), in one read of the measured stints."""
-    values: dict[str, dict[Any, list[float]]] = {name: defaultdict(list) for name in columns}
-    measured = or_(*(column.is_not(None) for column in columns.values()))
-    for row in session.execute(select(group, *columns.values()).where(*clauses, measured)):
-        for name, value in zip(columns, row[1:], strict=True):
+    """Exact medians per group (or over everything, key "__all__"), ranked by the database
+    in one read: only the one or two middle values of each group come back."""
+    key = group.label("key") if group is not None else literal("__all__").label("key")
+    ranks = []
+    for name, column in columns.items():
+        # Ranked among the group's measured stints only (nulls form a partition of their own).
+        partition = [column.is_(None)] if group is None else [group, column.is_(None)]
+        ranks += [column.label(f"{name}_v"),
+                  func.row_number().over(partition_by=partition, order_by=column)
+                  .label(f"{name}_rn"),
+                  func.count(column).over(partition_by=[group] if group is not None else None)
+                  .label(f"{name}_n")]
+    ranked = select(key, *ranks).where(*clauses).subquery()
+    r = ranked.c
+
+    def middle(name: str) -> Any:
+        rn, n, v = r[f"{name}_rn"], r[f"{name}_n"], r[f"{name}_v"]
+        return and_(v.is_not(None), or_(rn == (n + 1) / 2, rn == (n + 2) / 2))
+
+    names = list(columns)
+    query = select(r.key, *(case((middle(name), r[f"{name}_v"])) for name in names)).where(
+        or_(*(middle(name) for name in names)))
+    picked: dict[str, dict[Any, list[float]]] = {name: defaultdict(list) for name in names}
+    for row in session.execute(query):
+        for name, value in zip(names, row[1:], strict=True):
             if value is not None:
-                values[name][row[0]].append(value)
-                values[name]["__all__"].append(value)
-    return {name: {key: float(statistics.median(v)) for key, v in by_key.items()}
-            for name, by_key in values.items()}
+                picked[name][row[0]].append(float(value))
+    return {name: {k: sum(v) / len(v) for k, v in by_key.items()}
+            for name, by_key in picked.items()}
 
 
 def _performance(session: Session, filters: ReportFilters, scope: Scope, *, by_agent: bool
-                 ) -> tuple[list[PerformanceRow], PerformanceRow]:
+                 ) -> tuple[list[PerformanceRow], PerformanceRow | None]:
+    """The rows per team (or agent) and, for teams, the row over all of them."""
     s = StintFact
     business = filters.business_hours
     clauses = where(s, filters, scope)
     group = s.agent_id if by_agent else s.team_id
     replies = s.agent_replies if by_agent else s.replies
     rows = _aggregated(session, s, clauses, group, business, replies)
-    total = _aggregated(session, s, clauses, None, business, replies).get("__all__")
-    scores: dict[Any, Counter[int]] = defaultdict(Counter)
-    score_conversations: dict[Any, Counter[int]] = defaultdict(Counter)
-    rated = (s.csat_score.is_not(None),)
-    for key, score, count, conversations in session.execute(
-            select(group, s.csat_score, func.count(), func.count(s.conversation_id.distinct()))
-            .where(*clauses, *rated).group_by(group, s.csat_score)).tuples():
-        scores[key][int(score or 0)] += count
-        score_conversations[key][int(score or 0)] += conversations
-    for score, count, conversations in session.execute(
-            select(s.csat_score, func.count(), func.count(s.conversation_id.distinct()))
-            .where(*clauses, *rated).group_by(s.csat_score)).tuples():
-        scores["__all__"][int(score or 0)] += count
-        score_conversations["__all__"][int(score or 0)] += conversations
+    with_total = not by_agent  # the agents report has no "all agents" row
+    total = (_aggregated(session, s, clauses, None, business, replies).get("__all__")
+             if with_total else None)
     suffix = "bs" if business else "s"
-    medians = _medians(session, group, clauses,
-                       {name: getattr(s, f"{name}_{suffix}")
-                        for name in ("first_response", "resolution", "handle")})
+    measured = {name: getattr(s, f"{name}_{suffix}")
+                for name in ("first_response", "resolution", "handle")}
+    medians = _medians(session, group, clauses, measured)
+    if with_total:
+        for name, overall in _medians(session, None, clauses, measured).items():
+            medians[name].update(overall)
     kind = "agent" if by_agent else "team"
     names = (_agent_names(session, {k for k in rows if k is not None}) if by_agent
              else _team_names(session))
     none_name = "Nobody" if by_agent else "No team"
     out = [_row(kind, key, names.get(key, f"#{key}") if key is not None else none_name,
-                values, (scores.get(key, Counter()), score_conversations.get(key, Counter())),
-                {n: m.get(key) for n, m in medians.items()}, business)
+                values, {n: m.get(key) for n, m in medians.items()}, business)
            for key, values in rows.items()]
     out.sort(key=lambda r: (r.id is None, r.name.lower()))
+    if total is None:
+        return out, None
     total_row = _row(kind, "__all__", "All teams" if not by_agent else "All agents", total,
-                     (scores.get("__all__", Counter()),
-                      score_conversations.get("__all__", Counter())),
                      {n: m.get("__all__") for n, m in medians.items()}, business)
     return out, total_row
 
 
 def _row(kind: str, key: Any, name: str, v: Any,
-         score_counts: tuple[Counter[int], Counter[int]],
          medians: dict[str, float | None], business: bool) -> PerformanceRow:
     (handled, replies, replies_conv, unanswered, unanswered_conv, fr_n, fr_avg, fr_conv,
      nr_n, nr_sum, nr_conv, resolved, res_avg, res_conv, handle_avg, sla_n, sla_conv,
      breached, breached_conv, reopened, reopened_conv, fcr, fcr_conv, final_solves,
-     csat_n, csat_avg, csat_conv) = v
+     csat_n, csat_avg, csat_conv, (scores, score_conversations)) = v
     value = None if key == "__all__" else (str(key) if key is not None else NONE_KEY)
-    scores, score_conversations = score_counts
     m = f"{kind}."
 
     def duration(metric: str, label: str, samples: int, average: float | None,
@@ -466,6 +492,7 @@ def _row(kind: str, key: Any, name: str, v: Any,
 def teams_report(session: Session, filters: ReportFilters, scope: Scope,
                  pending: int = 0) -> TeamsReport:
     rows, total = _performance(session, filters, scope, by_agent=False)
+    assert total is not None
     return TeamsReport(meta=meta(filters, scope, pending), total=total, teams=rows)
 
 
@@ -640,8 +667,9 @@ CATALOGUE = _catalogue()
 
 
 def conversations_behind(metric: str, value: str | None, filters: ReportFilters,
-                         scope: Scope) -> tuple[Any, str]:
-    """A select of the conversation ids behind a figure, and the figure's label."""
+                         scope: Scope) -> tuple[ColumnElement[bool], str]:
+    """A condition on ConversationFact selecting the conversations behind a figure, and the
+    figure's label."""
     from core.errors import ValidationFailed
 
     if metric not in CATALOGUE:
@@ -649,9 +677,9 @@ def conversations_behind(metric: str, value: str | None, filters: ReportFilters,
                                known=sorted(CATALOGUE))
     table, predicate, label = CATALOGUE[metric]
     dated = metric != "volume.backlog"  # the backlog is now, whatever the dates
-    condition = predicate(value, filters)
-    if value is not None and metric in ("volume.channel", "bot.intent") and not value:
-        condition = false()
-    ids = select(table.conversation_id).where(*where(table, filters, scope, dated=dated),
-                                              condition)
-    return ids, label + (f": {value}" if value is not None else "")
+    condition = and_(*where(table, filters, scope, dated=dated), predicate(value, filters))
+    label += f": {value}" if value is not None else ""
+    if table is ConversationFact:
+        return condition, label
+    return (ConversationFact.conversation_id.in_(select(table.conversation_id)
+                                                 .where(condition)), label)
