@@ -109,6 +109,8 @@ def test_a_reply_becomes_a_masked_draft_the_editors_find_from_agents(client):
         "The courier left my parcel at [EMAIL]'s door"]
     page = client.get("/kb/editor?origin=agent", headers=kim)
     assert "from agent" in page.text and "The courier left my parcel at [EMAIL]" in page.text
+    article_page = client.get(f"/kb/editor/articles/{draft['article_id']}", headers=kim)
+    assert "from an agent's reply" in article_page.text
 
 
 def test_a_customer_rates_an_answer_not_helpful_with_a_word_on_what_was_missing(client):
