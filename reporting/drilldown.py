@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -114,15 +114,6 @@ def page(session: Session, metric: str, value: str | None, filters: ReportFilter
         next_cursor=encode_cursor(facts[-1].created_at, facts[-1].conversation_id)
         if more and facts else None,
         meta=meta(filters, scope, pending))
-
-
-def all_rows(session: Session, metric: str, value: str | None, filters: ReportFilters,
-             scope: Scope, chunk: int = 2000) -> Iterator[list[DrilldownRow]]:
-    """Every row behind a figure, a chunk at a time from one server-side cursor."""
-    result = session.execute(listing(metric, value, filters, scope)
-                             .execution_options(yield_per=chunk))
-    for partition in result.scalars().partitions():
-        yield describe(session, partition, scope)
 
 
 # --- transcript -----------------------------------------------------------------------------

@@ -14,15 +14,19 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from conversations.models import Message
 from core import audit
+from core.auth.models import User
 from core.database import session_scope
 from core.settings import get_settings
-from reporting import drilldown
+from handoff.models import Team
+from reporting import derive, metrics
 from reporting.access import Scope
+from reporting.facts import ConversationFact
 from reporting.filters import ReportFilters
 from reporting.schemas import Duration, Figure
 
@@ -32,6 +36,7 @@ LIST_COLUMNS = ["conversation_id", "created_at", "channel", "team_id", "team", "
                 "agent", "outcome", "intent", "ticket_status", "priority", "messages",
                 "first_customer_message"]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+EXPORT_CHUNK = 5000
 
 
 def cell(value: object) -> object:
@@ -74,12 +79,14 @@ def _figures(model: BaseModel, section: str = "", row: str = "") -> Iterator[lis
                     yield from _figures(item, path, row)
 
 
-def _lines(rows: Iterator[list[object]], header: list[str]) -> Iterator[str]:
+def _lines(rows: Iterator[list[object]], header: list[str], *, escape: bool = True
+           ) -> Iterator[str]:
+    """CSV text in pieces of 500 rows. `escape=False`: the rows escaped their text already."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
     for count, row in enumerate(rows, 1):
-        writer.writerow([cell(v) for v in row])
+        writer.writerow([cell(v) for v in row] if escape else row)
         if count % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -120,16 +127,33 @@ def report_csv(report: BaseModel) -> Iterator[str]:
 
 def conversations_csv(metric: str, value: str | None, filters: ReportFilters,
                       scope: Scope) -> Iterator[str]:
-    """The drill-down list as CSV. Reads through its own session, opened when the response
-    starts streaming, so the request's unit of work (and its audit entry) is committed."""
+    """The drill-down list as CSV: plain rows from one server-side cursor (yield_per), in
+    its own read session opened when the response starts streaming, after the request's
+    unit of work (and its audit entry) is committed. The same rows as the list's pages."""
 
     def rows() -> Iterator[list[object]]:
         with _reading_session() as session:
-            for chunk in drilldown.all_rows(session, metric, value, filters, scope):
-                for row in chunk:
-                    yield [row.conversation_id, row.created_at.isoformat(), row.channel,
-                           row.team_id, row.team, row.agent_id, row.agent, row.outcome,
-                           row.intent, row.ticket_status, row.priority, row.messages,
-                           row.first_customer_message]
+            condition, _label = metrics.conversations_behind(metric, value, filters, scope)
+            f = ConversationFact
+            teams = dict(session.execute(select(Team.id, Team.name)).tuples().all())
+            people = dict(session.execute(select(User.id, User.display_name)).tuples().all())
+            if scope.pii:
+                preview: Any = func.substr(Message.body, 1, derive.PREVIEW_CHARS)
+            else:
+                preview = f.first_message_masked  # masked when it was rolled up
+            query = (select(f.conversation_id, f.created_at, f.channel, f.team_id, f.agent_id,
+                            f.outcome, f.intent, f.ticket_status, f.priority, f.messages,
+                            preview)
+                     .where(condition)
+                     .order_by(f.created_at.desc(), f.conversation_id.desc()))
+            if scope.pii:
+                query = query.outerjoin(Message, Message.id == f.first_customer_message_id)
+            result = session.execute(query.execution_options(yield_per=EXPORT_CHUNK))
+            for (conversation_id, created_at, channel, team_id, agent_id, outcome, intent,
+                 ticket_status, priority, messages, text) in result.tuples():
+                yield [conversation_id, created_at.isoformat(), channel, team_id,
+                       cell(teams.get(team_id)) if team_id is not None else None, agent_id,
+                       cell(people.get(agent_id)) if agent_id is not None else None, outcome,
+                       cell(intent), ticket_status, priority, messages, cell(text)]
 
-    return _lines(rows(), LIST_COLUMNS)
+    return _lines(rows(), LIST_COLUMNS, escape=False)
