@@ -208,6 +208,8 @@ def write_rasa_project(directory: Path, examples: Sequence[tuple[str, str]]) -> 
 
 
 _EPOCHS = re.compile(r"Epochs:\s+(\d+)%")
+# tqdm redraws ("Processed trackers:  40%|...", "0it [00:00, ...]"): only the finished bar is kept.
+_PROGRESS_BAR = re.compile(r"\d+%\||\d+it \[")
 
 
 def train_rasa(directory: Path, examples: Sequence[tuple[str, str]], version: int,
@@ -260,7 +262,7 @@ def train_rasa(directory: Path, examples: Sequence[tuple[str, str]], version: in
                     last_epoch_logged = percent
                     reporter.line(f"rasa: DIET epochs {percent}%")
                     reporter.flush(progress=round(start + (end - start) * percent / 100, 4))
-            elif item.strip():
+            elif item.strip() and (not _PROGRESS_BAR.search(item) or "100%|" in item):
                 reporter.line("rasa: " + item.strip()[:500])
             if time.monotonic() - last_check >= 1.0:
                 last_check = time.monotonic()
