@@ -137,6 +137,7 @@ def test_team_figures_in_wall_clock_and_business_hours(session, world):
     # C3 Wed 16:00-17:00 (60) + holiday Thursday + Fri 09:00-10:00 (60) = 7,200 s; 1,200 s.
     assert support.first_response.average_seconds == 5180.0
     assert support.first_response.median_seconds == 7140.0
+    assert business.total.first_response.median_seconds is None  # per row only
     # 129 min + 165 min + 30 min of open time.
     assert support.resolution.average_seconds == 6480.0
     assert support.handle_time.average_seconds == 4100.0  # 15 + 160 + 30 min
