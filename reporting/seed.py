@@ -914,7 +914,7 @@ class Generator:
                                        "small_talk", None))
                 sim.wait(self.customer_delay())
             return
-        if self.rng.random() < 0.45:
+        if self.rng.random() < 0.55:
             sim.customer(self.rng.choice(SMALL_TALK["greet"]))
             sim.wait(0.05)
             sim.message(SenderType.BOT, SMALL_TALK_REPLIES["greet"],
@@ -972,7 +972,7 @@ class Generator:
             if turn + 1 < turns:
                 sim.wait(self.customer_delay())
                 sim.customer(self.say(self.rng.choice(FOLLOW_UPS)))
-        if self.rng.random() < 0.6:
+        if self.rng.random() < 0.7:
             sim.wait(self.customer_delay())
             sim.customer(self.rng.choice(SMALL_TALK["thank"]))
             sim.wait(0.05)
