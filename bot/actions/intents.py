@@ -21,7 +21,6 @@ from pathlib import Path
 from core.settings import get_settings
 from nlu.classifier import IntentClassifier
 from nlu.evaluation import load_dataset
-from nlu.handoff_policy import THRESHOLDS_FILE
 from training import live_pointer
 
 NLU_DATA = Path(__file__).resolve().parent.parent / "rasa" / "data" / "nlu.yml"
@@ -48,10 +47,11 @@ def live_classifier_file() -> str | None:
     return (pointer or {}).get("classifier") or None
 
 
-def live_thresholds_file() -> Path:
-    """The promoted version's calibrated thresholds; bot/handoff_thresholds.yml by default."""
+def live_thresholds_file() -> Path | None:
+    """The promoted version's calibrated thresholds; None while the defaults are live
+    (Thresholds.load then reads bot/handoff_thresholds.yml)."""
     path = (live_pointer.read() or {}).get("thresholds")
-    return Path(path) if path else THRESHOLDS_FILE
+    return Path(path) if path else None
 
 
 @lru_cache(maxsize=4)
