@@ -21,6 +21,8 @@ cat <<TXT
   Customer widget (demo shop)  http://${host}:${port}/widget/demo
   Agent console                http://${host}:${port}/console
   Supervisor view              http://${host}:${port}/console/supervisor
+  Reports                      http://${host}:${port}/reports
+  ML team (annotation, models) http://${host}:${port}/console/ml/annotate
   Knowledge-base editor        http://${host}:${port}/kb/editor
   Administration               http://${host}:${port}/admin  (administrators enrol TOTP first)
   Help centre                  http://${host}:${port}/help
