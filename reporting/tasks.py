@@ -16,6 +16,7 @@ from email.message import EmailMessage
 
 from celery import Task, shared_task
 
+from core import mail as smtp
 from core.database import session_scope
 from core.tasks import enqueue_after_commit
 from reporting import alerts, mail, subscriptions
@@ -70,11 +71,11 @@ def send_alert_email(self: Task, episode_id: int, user_id: int, event: str) -> N
 def _deliver(task: Task, mime: EmailMessage) -> None:
     # No transaction is held during the SMTP conversation.
     try:
-        mail.deliver(mime)
+        smtp.deliver(mime)
     except Exception as exc:
-        if mail.is_permanent(exc):
+        if smtp.is_permanent(exc):
             log.error("e-mail %s refused by the relay, not retried: %s", mime["Message-ID"], exc)
             return
-        delay = mail.retry_delay(task.request.retries)
+        delay = smtp.retry_delay(task.request.retries)
         log.warning("e-mail %s not sent (%s); retry in %s s", mime["Message-ID"], exc, delay)
         raise task.retry(countdown=delay, exc=exc) from exc

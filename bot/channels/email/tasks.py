@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.channels.email import imap, inbound, outbound
 from conversations.models import Conversation, Message
+from core import mail as smtp
 from core.database import session_scope
 from core.tasks import enqueue_after_commit
 from handoff.models import HandoffReason, Ticket
@@ -78,12 +79,12 @@ def send_email(self: Task, record_id: int) -> None:
     if mime is None:
         return
     try:
-        outbound.deliver(mime)
+        smtp.deliver(mime)
     except Exception as exc:
-        if outbound.is_permanent(exc):
+        if smtp.is_permanent(exc):
             log.error("e-mail %s refused by the relay, not retried: %s", mime["Message-ID"], exc)
             return
-        delay = outbound.retry_delay(self.request.retries)
+        delay = smtp.retry_delay(self.request.retries)
         log.warning("e-mail %s not sent (%s); retry in %s s", mime["Message-ID"], exc, delay)
         raise self.retry(countdown=delay, exc=exc) from exc
 
