@@ -135,3 +135,24 @@ def demo_index() -> Path:
     if previous:
         configure(TANDEM_DATABASE_URL=previous)
     return get_settings().index_dir
+
+
+@pytest.fixture
+def eager_tasks() -> Iterator[None]:
+    """Run Celery tasks in-process right after commit (a retry runs at once, its countdown
+    only recorded), so a test sees the whole send; the broker is exercised by the e2e tests."""
+    from app.worker import celery_app
+
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def smtp(db_url: str, eager_tasks: None) -> Iterator[object]:
+    """A real SMTP server (aiosmtpd) on a free port, with the app's settings pointing at it."""
+    from tests.channels_email.mail import smtp_server
+
+    with smtp_server() as collector:
+        yield collector

@@ -5,26 +5,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from app.worker import celery_app
 from tests.api_helpers import api_client
-from tests.channels_email.mail import INBOUND_SECRET, SmtpCollector, settings_env, smtp_server
-
-
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    """Run Celery tasks in-process right after commit (a retry runs at once, its countdown
-    only recorded), so a test sees the whole send; the broker is exercised by the e2e tests."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
-
-
-@pytest.fixture
-def smtp(db_url: str, eager_tasks: None) -> Iterator[SmtpCollector]:
-    """A real SMTP server (aiosmtpd) on a free port, with the app's settings pointing at it."""
-    with smtp_server() as collector:
-        yield collector
+from tests.channels_email.mail import INBOUND_SECRET, SmtpCollector, settings_env
 
 
 @pytest.fixture

@@ -3,13 +3,11 @@ and sends a recovery notice when the figure is back; the live figures are comput
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from app.worker import celery_app
 from conversations import service as conversations
 from core.database import session_scope, utcnow
 from handoff import service as handoff
@@ -17,24 +15,9 @@ from handoff.models import Notification, Ticket, TicketEvent
 from reporting import alerts, tasks
 from reporting.models import AlertEpisode, AlertRule
 from tests.api_helpers import api_client, login
-from tests.channels_email.mail import SmtpCollector, smtp_server
+from tests.channels_email.mail import SmtpCollector
 from tests.core.auth_helpers import make_team, user_in_team
 from tests.factories import PASSWORD, make_ticket, principal_of
-
-
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    """Celery tasks run in-process right after commit (the broker is the e2e tests' part)."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
-
-
-@pytest.fixture
-def smtp(db_url: str, eager_tasks: None) -> Iterator[SmtpCollector]:
-    with smtp_server() as collector:
-        yield collector
 
 
 def _waiting_ticket(team_id: int, minutes_ago: float) -> int:

@@ -4,10 +4,7 @@ the worker computes the reports' own figures and mails them to a real SMTP serve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-
-import pytest
 
 from app.worker import celery_app
 from core.database import session_scope, utcnow
@@ -15,24 +12,9 @@ from reporting import subscriptions, tasks
 from reporting.models import ReportSubscription
 from reporting.seed import seed_traffic
 from tests.api_helpers import api_client, login
-from tests.channels_email.mail import SmtpCollector, smtp_server
+from tests.channels_email.mail import SmtpCollector
 from tests.core.auth_helpers import make_team, user_in_team
 from tests.factories import PASSWORD
-
-
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    """Celery tasks run in-process right after commit (the broker is the e2e tests' part)."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
-
-
-@pytest.fixture
-def smtp(db_url: str, eager_tasks: None) -> Iterator[SmtpCollector]:
-    with smtp_server() as collector:
-        yield collector
 
 
 def test_daily_summary_is_mailed_once_with_the_reports_figures(smtp: SmtpCollector) -> None:
