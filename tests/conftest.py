@@ -143,6 +143,9 @@ def eager_tasks() -> Iterator[None]:
     only recorded), so a test sees the whole send; the broker is exercised by the e2e tests."""
     from app.worker import celery_app
 
+    # A test that ran a real worker may have left another app current; tasks bind to it.
+    celery_app.set_current()
+    celery_app.set_default()
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     yield

@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.worker import celery_app
 from core.database import session_scope
 from integrations import service
 from integrations.models import DeliveryStatus, WebhookDelivery
@@ -23,16 +22,6 @@ from tests.conftest import configure
 from tests.core.auth_helpers import bearer, enable_totp
 from tests.factories import make_ticket, make_user
 from tests.integrations.receiver import webhook_receiver
-
-
-@pytest.fixture
-def eager_tasks():
-    """Run tasks in-process (a retry runs at once, its countdown only recorded), so the
-    test sees the whole delivery; the broker itself is exercised by the e2e tests."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 def _subscribe(url, events=("ticket.created", "ticket.solved")):

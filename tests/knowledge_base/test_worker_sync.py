@@ -59,5 +59,9 @@ def test_publish_then_archive_through_the_worker(db_url, tmp_path, private_index
             assert _wait_for(lambda: _top_slug() == "shipping-to-canada")
         assert other
     finally:
+        from app.worker import celery_app
+
         configure(TANDEM_BROKER_URL="", TANDEM_RESULT_BACKEND="")
-        create_celery()
+        # The process-wide app again (current and default), so later tests' tasks bind to it.
+        celery_app.set_current()
+        celery_app.set_default()
