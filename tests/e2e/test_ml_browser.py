@@ -21,7 +21,9 @@ QUESTIONS = [
     "how long does shipping to Canada take?",
     "can I pay for my order with a gift card and a credit card together",
     "the parcel says delivered but my mailbox is empty",
-    "do you sell replacement straps for the travel backpack",
+    # Every question here gets a knowledge-base answer (so a guessed intent): a product
+    # question such as "do you sell replacement straps" can start the order form instead.
+    "do you match a lower price I found at another store",
 ]
 
 
@@ -50,7 +52,8 @@ def test_annotation_by_keyboard_then_snapshot_and_registry(stack, http, browser)
     for question in QUESTIONS:
         started = http.post("/api/v1/conversations", json={"channel": "widget"}).json()
         headers = {"X-Conversation-Token": started["token"]}
-        say(http, started["id"], headers, question)
+        turn = say(http, started["id"], headers, question)
+        assert turn["replies"][0]["meta"].get("intent"), turn  # the bot's guess to accept
         rated = http.post(f"/api/v1/conversations/{started['id']}/ratings", headers=headers,
                           json={"query": question, "helpful": False})
         assert rated.status_code == 201, rated.text
@@ -74,7 +77,7 @@ def test_annotation_by_keyboard_then_snapshot_and_registry(stack, http, browser)
     page.keyboard.press("Escape")
     page.wait_for_selector("#help-overlay[hidden]", state="attached", timeout=LIVE)
 
-    # Newest first: row 0 is the backpack question. Row 0: reject; the highlight moves on.
+    # Newest first: row 0 is the price-match question. Row 0: reject; the highlight moves on.
     # Row 1: accept the bot's guess. Row 2: out of scope.
     assert "current" in rows.nth(0).get_attribute("class")
     page.keyboard.press("x")
