@@ -8,7 +8,7 @@ from celery import shared_task
 from sqlalchemy.exc import IntegrityError
 
 from core.database import session_scope
-from training.candidates import collect_candidates
+from training import candidates
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,12 @@ log = logging.getLogger(__name__)
     ignore_result=True,
 )
 def collect_candidates_task() -> dict[str, object]:
+    # Read, embed outside any transaction, write: the embedding can take seconds, and an
+    # open transaction would hold SQLite's write lock all that time.
     with session_scope() as session:
-        result = collect_candidates(session)
+        gathered = candidates.gather(session)
+    vectors = candidates.prepare(gathered)
+    with session_scope() as session:
+        result = candidates.store(session, gathered, vectors)
     log.info("training candidates collected: %d new, %d merged", result.created, result.merged)
     return result.to_dict()

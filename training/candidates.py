@@ -274,28 +274,49 @@ def _merge(session: Session, candidate: TrainingCandidate, raw: RawCandidate) ->
             candidate.predicted_intent = raw.predicted_intent
 
 
-def collect_candidates(session: Session, *, now: datetime | None = None,
-                       lookback_days: int = LOOKBACK_DAYS) -> CollectionResult:
-    """Collect every source's new records into candidates (masked, merged). Idempotent."""
+@dataclass
+class Gathered:
+    """What a collection read: the new records and their conversations' channels."""
+
+    raws: list[RawCandidate]
+    channels: dict[str, str]
+    since: datetime
+    now: datetime
+
+
+def gather(session: Session, *, now: datetime | None = None,
+           lookback_days: int = LOOKBACK_DAYS) -> Gathered:
+    """Read every source's records not collected yet (reads only)."""
     now = now or utcnow()
     since = now - timedelta(days=lookback_days)
     raws: list[RawCandidate] = []
     for reader in (_bot_turns, _handoff_labels, _not_helpful, _gap_clusters):
         raws.extend(reader(session, since))
-    for raw in raws:
-        raw.text = mask_text(" ".join(raw.text.split())[:MAX_TEXT_CHARS])
-    raws = [r for r in raws if r.text]
-    result = CollectionResult()
-    if not raws:
-        return result
     channels = _channels(session, {r.conversation_id for r in raws if r.conversation_id})
-    encoder = get_encoder()
+    return Gathered(raws, channels, since, now)
+
+
+def prepare(gathered: Gathered) -> list[Any]:
+    """Mask each text and embed it: the slow part, which needs no database (on SQLite a
+    transaction holds the write lock, and customers' messages would wait behind it)."""
+    for raw in gathered.raws:
+        raw.text = mask_text(" ".join(raw.text.split())[:MAX_TEXT_CHARS])
+    gathered.raws = [r for r in gathered.raws if r.text]
+    if not gathered.raws:
+        return []
     # A gap repeats its bot turn's text: encode each distinct text once.
-    distinct = list(dict.fromkeys(r.text for r in raws))
-    encoded = dict(zip(distinct, encoder.encode(distinct), strict=True))
-    vectors = [encoded[r.text] for r in raws]
-    targets = _MergeTargets(session, since, encoder.dimension)
-    for raw, vector in zip(raws, vectors, strict=True):
+    distinct = list(dict.fromkeys(r.text for r in gathered.raws))
+    encoded = dict(zip(distinct, get_encoder().encode(distinct), strict=True))
+    return [encoded[r.text] for r in gathered.raws]
+
+
+def store(session: Session, gathered: Gathered, vectors: list[Any]) -> CollectionResult:
+    """Merge each prepared record into its near-duplicate candidate or add a new one."""
+    result = CollectionResult()
+    if not gathered.raws:
+        return result
+    targets = _MergeTargets(session, gathered.since, get_encoder().dimension)
+    for raw, vector in zip(gathered.raws, vectors, strict=True):
         result.by_source[raw.source] = result.by_source.get(raw.source, 0) + 1
         nearest, score = targets.nearest(vector)
         candidate = session.get(TrainingCandidate, nearest) if nearest is not None else None
@@ -307,7 +328,7 @@ def collect_candidates(session: Session, *, now: datetime | None = None,
                 text=raw.text, source=raw.source, sources={raw.source: 1}, count=1,
                 predicted_intent=raw.predicted_intent, confidence=raw.confidence,
                 decision=raw.decision, reason=raw.reason, kb_score=raw.kb_score,
-                channel=raw.channel or channels.get(raw.conversation_id or "", ""),
+                channel=raw.channel or gathered.channels.get(raw.conversation_id or "", ""),
                 meta=raw.meta, embedding=_to_bytes(vector), status=CandidateStatus.PENDING,
                 first_seen_at=raw.seen_at, last_seen_at=raw.seen_at)
             session.add(candidate)
@@ -317,9 +338,17 @@ def collect_candidates(session: Session, *, now: datetime | None = None,
         for key in (raw.origin_key, *raw.extra_keys):
             session.add(CandidateOrigin(candidate_id=candidate.id, origin_key=key,
                                         source=raw.source, conversation_id=raw.conversation_id,
-                                        created_at=now))
+                                        created_at=gathered.now))
         session.flush()
     return result
+
+
+def collect_candidates(session: Session, *, now: datetime | None = None,
+                       lookback_days: int = LOOKBACK_DAYS) -> CollectionResult:
+    """Collect every source's new records into candidates (masked, merged). Idempotent.
+    In one session; the worker task runs the three steps in transactions of their own."""
+    gathered = gather(session, now=now, lookback_days=lookback_days)
+    return store(session, gathered, prepare(gathered))
 
 
 # --- reading
