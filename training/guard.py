@@ -1,24 +1,41 @@
 """The promotion guard: a candidate must not be worse than the live model.
 
-Two checks, on the candidate's frozen held-out set (training.evaluation.compare):
+Three checks, on the candidate's frozen held-out set (training.evaluation.compare):
 - correct automation at the configured wrong-answer rate (the best operating point within
-  the target on the held-out risk-coverage curve);
-- out-of-scope recall at each model's calibrated thresholds (skipped, and said so, when the
-  held-out set has no out-of-scope rows).
+  the target on the held-out risk-coverage curve): is the classifier itself worse?
+- correct automation at the thresholds each version ships with: would customers get fewer
+  right answers the moment it goes live? (A better classifier behind thresholds calibrated
+  too cautiously is still a worse bot.)
+- out-of-scope recall at each version's calibrated thresholds (skipped, and said so, when
+  the held-out set has no out-of-scope rows).
 "Worse" means below live by more than `promotion_tolerance` (TANDEM_PROMOTION_TOLERANCE,
-absolute, default 0.01). A refused candidate can still be promoted by an ML engineer with a
-written reason (training.registry.promote(force_reason=...)), which is audited as forced.
+absolute, default 0.01). Out-of-scope recall is measured on few rows (a held-out set of a
+hundred out-of-scope messages moves a point per message), so its tolerance is at least the
+sampling noise of the difference (one-sided 95%), or a candidate would be refused for two
+messages. A refused candidate can still be promoted by an ML engineer with a written reason
+(training.registry.promote(force_reason=...)), which is audited as forced.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.settings import get_settings
 
 CHECKS = (("correct_automation_at_target", "correct automation at the target wrong-answer rate"),
+          ("correct_automation", "correct automation at the thresholds that go live"),
           ("oos_recall", "out-of-scope recall"))
+ONE_SIDED_95 = 1.645
+
+
+def noise_tolerance(recall: float, rows: int) -> float:
+    """One-sided 95% bound of the difference of two recalls measured on `rows` rows each."""
+    if rows <= 0:
+        return 0.0
+    p = min(max(recall, 0.0), 1.0)
+    return ONE_SIDED_95 * math.sqrt(2 * p * (1 - p) / rows)
 
 
 @dataclass(frozen=True)
@@ -36,6 +53,7 @@ class GuardResult:
 def check(comparison: dict[str, Any], tolerance: float | None = None) -> GuardResult:
     tolerance = get_settings().promotion_tolerance if tolerance is None else tolerance
     candidate, live = comparison.get("candidate") or {}, comparison.get("live") or {}
+    oos_rows = int((comparison.get("held_out") or {}).get("out_of_scope") or 0)
     reasons: list[str] = []
     checks: list[dict[str, Any]] = []
     for key, label in CHECKS:
@@ -44,9 +62,13 @@ def check(comparison: dict[str, Any], tolerance: float | None = None) -> GuardRe
             checks.append({"metric": key, "candidate": ours, "live": theirs, "passed": True,
                            "note": "not measured: the held-out set has no such rows"})
             continue
-        passed = float(ours) >= float(theirs) - tolerance
-        checks.append({"metric": key, "candidate": ours, "live": theirs, "passed": passed})
+        allowed = tolerance
+        if key == "oos_recall":
+            allowed = max(tolerance, noise_tolerance(float(theirs), oos_rows))
+        passed = float(ours) >= float(theirs) - allowed
+        checks.append({"metric": key, "candidate": ours, "live": theirs, "passed": passed,
+                       "tolerance": round(allowed, 4)})
         if not passed:
             reasons.append(f"{label} {float(ours):.3f} is below live's {float(theirs):.3f} "
-                           f"by more than {tolerance:.3f}")
+                           f"by more than {allowed:.3f}")
     return GuardResult(not reasons, tolerance, reasons, checks)
