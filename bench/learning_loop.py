@@ -57,7 +57,7 @@ ROUNDS = 3
 MESSAGES_PER_ROUND = 3000
 # The live mix has as many out-of-scope messages as the test split (1,000 of 5,500).
 OOS_SHARE_OF_TRAFFIC = 1000 / 5500
-CALIBRATION_FOLDS = 5  # the CLI uses 10; five keep four trainings within the time budget
+CALIBRATION_FOLDS = 10  # as the product trains (nlu.calibration.DEFAULT_FOLDS)
 GUARD_TOLERANCE = 0.01  # a candidate may trail live by at most one point on either metric
 MISLABELLED_SHARE = 0.5  # the bad scenario: half of the accepted labels point at a wrong intent
 
@@ -386,8 +386,12 @@ class RegistryLoop:
         live_labels: list[Example] = [] if labelled is None else [
             (t, None if y == OOS else y)
             for t, y in zip(labelled.texts, labelled.labels, strict=True)]
+        # Every hand-off is labelled here, so they stand for their share of all messages.
+        share = (None if labelled is None or not labelled.messages_seen
+                 else len(labelled.texts) / labelled.messages_seen)
         result = jobs.train_classifier_version(rows, self.heldout_examples,
-                                               live_labels=live_labels, promote=promote,
+                                               live_labels=live_labels,
+                                               live_handoff_share=share, promote=promote,
                                                folds=self.folds,
                                                on_progress=lambda m: log(f"  registry: {m}"))
         if result.status not in ("candidate", "live"):

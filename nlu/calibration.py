@@ -63,6 +63,8 @@ class ScoredRows:
     second: Matrix
     correct: Array  # bool: the predicted intent is the true one (never for unseen intents)
     weight: Matrix
+    unseen: Array | None = None  # bool: the row's intent was held out (stands for out of scope)
+    index: Array | None = None  # the training row each scored row is
 
 
 def choose_threshold(rows: ScoredRows, max_wrong: float,
@@ -119,7 +121,7 @@ def cross_validated_rows(texts: Sequence[str], labels: Sequence[str], folds: int
         idx = idx[np.random.default_rng(seed).permutation(len(idx))]
         example_fold[idx] = np.arange(len(idx)) % folds
 
-    conf_parts, second_parts, correct_parts, unseen_parts = [], [], [], []
+    conf_parts, second_parts, correct_parts, unseen_parts, index_parts = [], [], [], [], []
     for k in range(folds):
         unseen = np.isin(labels_arr, list(heldout_intents[k]))
         test = unseen | (example_fold == k)
@@ -135,12 +137,14 @@ def cross_validated_rows(texts: Sequence[str], labels: Sequence[str], folds: int
         second_parts.append(second)
         correct_parts.append((np.asarray(predicted) == labels_arr[test_idx]) & ~unseen[test_idx])
         unseen_parts.append(unseen[test_idx])
+        index_parts.append(test_idx)
 
     unseen_all = np.concatenate(unseen_parts)
     n_unseen, n_seen = int(unseen_all.sum()), int((~unseen_all).sum())
     weight = np.where(unseen_all, oos_share / max(n_unseen, 1), (1 - oos_share) / max(n_seen, 1))
     return ScoredRows(np.concatenate(conf_parts), np.concatenate(second_parts),
-                      np.concatenate(correct_parts), weight.astype(np.float64))
+                      np.concatenate(correct_parts), weight.astype(np.float64), unseen_all,
+                      np.concatenate(index_parts))
 
 
 def calibrate(texts: Sequence[str], labels: Sequence[str],

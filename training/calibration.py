@@ -2,19 +2,28 @@
 
 The rule (docs/learning_loop.md):
 
-1. Training data alone (always): nlu.calibration's cross-validation, where whole intents are
-   held out per fold to stand in for out-of-scope messages (weighted to `oos_share`).
-2. Real rows, when there are enough: agents' labels on live traffic (L1's
-   `training.labels.labelled_examples`, "out of scope" included) and the snapshot's own
-   out-of-scope examples. Each is scored by a model that never trained on its text: an
-   out-of-scope text is never trained on, so the candidate itself scores it; a labelled
-   in-scope text that is also in the training set is scored by a fold model trained without
-   it (5 folds, by text hash).
-   With `n` real rows (at least MIN_REAL_ROWS, at least one of them out of scope), they get
-   the weight share `min(MAX_REAL_SHARE, n / REAL_ROWS_FOR_FULL_SHARE)` and the
-   cross-validated rows the rest, so real traffic (with its real out-of-scope share) takes
-   over as evidence accumulates.
-3. The lowest confidence threshold and margin whose weighted wrong-answer rate stays within
+1. Training data alone (always): nlu.calibration's cross-validation. In-scope evidence is the
+   training rows, each scored by a fold model that never saw it; out-of-scope evidence is
+   simulated by holding whole intents out of each fold.
+2. Real out-of-scope messages, when there are enough (at least MIN_REAL_OOS): agents' "out
+   of scope" labels on live traffic and the snapshot's own out-of-scope examples. No model
+   ever trains on them, so the candidate itself scores them. They take the share
+   `min(MAX_REAL_OOS_SHARE, n / REAL_OOS_FOR_FULL_SHARE)` of the out-of-scope evidence (n counts
+   messages, repeats included) and the simulated unseen intents the rest: held-out intents
+   of the same product are closer to the known ones than what customers really ask
+   beside the point, so they alone make the bot more cautious than it needs to be.
+3. How much of the traffic is out of scope: the configured prior (`oos_share`) until agents
+   have labelled at least MIN_REAL_ROWS hand-offs; then what those labels say about *all*
+   messages, not about hand-offs alone: the out-of-scope share among the labelled hand-offs
+   times the share of the traffic that was handed off (`handoff_share`, from the bot's turn
+   records). Hand-offs are not a sample of the traffic: about half of them are out of scope
+   against a fifth of all messages, so weighting them as if they were the traffic made
+   the bot hand off much that it would have got right.
+4. Labelled in-scope hand-offs are the messages the previous model was unsure of: among the
+   training rows they can be the majority, in the traffic they are its handed-off share.
+   Together they weigh that share of the in-scope evidence (each scored out of fold if the
+   candidate trained on it, by the candidate if not); the other training rows the rest.
+5. The lowest confidence threshold and margin whose weighted wrong-answer rate stays within
    the target while answering the most (nlu.calibration.choose_threshold).
 """
 
@@ -39,10 +48,14 @@ from nlu.calibration import (
 from nlu.classifier import IntentClassifier, Matrix, clean_texts, top_two
 from nlu.encoders import get_encoder
 
-MIN_REAL_ROWS = 50
-REAL_ROWS_FOR_FULL_SHARE = 500
-MAX_REAL_SHARE = 0.8
-REAL_FOLDS = 5
+MIN_REAL_ROWS = 50  # labelled hand-offs before they say how much traffic is out of scope
+MIN_REAL_OOS = 20  # real out-of-scope messages before they join the evidence
+REAL_OOS_FOR_FULL_SHARE = 100
+MAX_REAL_SHARE = 0.8  # of the in-scope evidence, for the labelled hand-offs
+# The simulation keeps a little say however many real out-of-scope messages there are.
+MAX_REAL_OOS_SHARE = 0.95
+# An estimate from a handful of labels must not swing the thresholds to an extreme.
+OOS_SHARE_BOUNDS = (0.02, 0.6)
 
 
 def normalise(text: str) -> str:
@@ -56,84 +69,122 @@ def text_bucket(text: str, buckets: int) -> int:
 
 
 @dataclass(frozen=True)
+class LiveLabels:
+    """Agents' labels on handed-off messages (intent None: out of scope) and the share of
+    all bot traffic that was handed off while they were given (None: unknown)."""
+
+    examples: Sequence[tuple[str, str | None]] = ()
+    handoff_share: float | None = None
+
+
+@dataclass(frozen=True)
 class Recalibration:
     calibration: Calibration
     real_rows: int
     real_out_of_scope: int
-    real_share: float
+    real_share: float  # of the out-of-scope evidence
+    oos_share_source: str
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.calibration.as_dict(), "real_rows": self.real_rows,
                 "real_out_of_scope": self.real_out_of_scope,
-                "real_share": round(self.real_share, 4)}
+                "real_share": round(self.real_share, 4),
+                "oos_share_source": self.oos_share_source}
 
 
-def _score_real_rows(model: IntentClassifier, texts: Sequence[str], labels: Sequence[str],
-                     embeddings: Matrix, real: Sequence[tuple[str, str | None]],
-                     ) -> tuple[Matrix, Matrix, np.ndarray]:
-    """Confidence, runner-up and correctness of each real row, never scored in-sample."""
-    trained = {normalise(t) for t in texts}
-    conf = np.zeros(len(real))
-    second = np.zeros(len(real))
-    correct = np.zeros(len(real), dtype=bool)
-    direct = [i for i, (t, _) in enumerate(real) if normalise(t) not in trained]
-    groups: dict[int, list[int]] = {}
-    for i, (t, _) in enumerate(real):
-        if normalise(t) in trained:
-            groups.setdefault(text_bucket(t, REAL_FOLDS), []).append(i)
-    plans: list[tuple[IntentClassifier, list[int]]] = [(model, direct)] if direct else []
-    for rows in groups.values():
-        excluded = {normalise(real[i][0]) for i in rows}
-        keep = [j for j, t in enumerate(texts) if normalise(t) not in excluded]
-        if len({labels[j] for j in keep}) < 2:
-            continue
-        fold = IntentClassifier().fit([texts[j] for j in keep], [labels[j] for j in keep],
-                                      embeddings=embeddings[keep])
-        plans.append((fold, rows))
-    scored = np.zeros(len(real), dtype=bool)
-    for fold_model, rows in plans:
-        probs = fold_model.predict_proba([real[i][0] for i in rows])
-        predicted, best, runner_up = top_two(probs, fold_model.labels)
-        for k, i in enumerate(rows):
-            conf[i], second[i] = best[k], runner_up[k]
-            correct[i] = real[i][1] is not None and predicted[k] == real[i][1]
-            scored[i] = True
-    return conf[scored], second[scored], correct[scored]
+def estimated_oos_share(live: LiveLabels, prior: float) -> tuple[float, str]:
+    """(share of all traffic out of scope, where the number comes from); see rule 3."""
+    labelled = [(t, i) for t, i in live.examples if (t or "").strip()]
+    if live.handoff_share is None or len(labelled) < MIN_REAL_ROWS:
+        return prior, "configured prior"
+    among_handoffs = sum(1 for _, i in labelled if i is None) / len(labelled)
+    low, high = OOS_SHARE_BOUNDS
+    share = min(high, max(low, among_handoffs * live.handoff_share))
+    return share, (f"labelled hand-offs: {among_handoffs:.3f} of {len(labelled)} out of scope "
+                   f"x {live.handoff_share:.3f} of traffic handed off")
+
+
+def _score(model: IntentClassifier, rows: Sequence[tuple[str, str | None]]
+           ) -> tuple[Matrix, Matrix, np.ndarray]:
+    if not rows:
+        return np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool)
+    probs = model.predict_proba([t for t, _ in rows])
+    predicted, best, second = top_two(probs, model.labels)
+    correct = np.asarray([i is not None and p == i for p, (_, i) in
+                          zip(predicted, rows, strict=True)], dtype=bool)
+    return best, second, correct
 
 
 def recalibrate(texts: Sequence[str], labels: Sequence[str], *, model: IntentClassifier,
-                embeddings: Matrix | None = None,
-                real: Sequence[tuple[str, str | None]] = (),
+                embeddings: Matrix | None = None, live: LiveLabels = LiveLabels(),
+                out_of_scope: Sequence[str] = (),
                 max_wrong_answer_rate: float = DEFAULT_MAX_WRONG_ANSWER_RATE,
                 oos_share: float = DEFAULT_OOS_SHARE,
                 folds: int = DEFAULT_FOLDS) -> Recalibration:
-    """Thresholds for `model` (trained on texts/labels); see the module docstring."""
+    """Thresholds for `model` (trained on texts/labels); see the module docstring.
+    `out_of_scope`: the snapshot's own out-of-scope examples (never trained on)."""
     if embeddings is None:
         embeddings = get_encoder().encode(clean_texts(texts))
-    cv = cross_validated_rows(texts, labels, folds=folds, oos_share=oos_share,
-                              embeddings=embeddings)
-    real = [(t, intent) for t, intent in real if (t or "").strip()]
-    real_oos = sum(1 for _, intent in real if intent is None)
-    share = 0.0
-    rows = cv
-    if len(real) >= MIN_REAL_ROWS and real_oos > 0:
-        share = min(MAX_REAL_SHARE, len(real) / REAL_ROWS_FOR_FULL_SHARE)
-        conf, second, correct = _score_real_rows(model, texts, labels, embeddings, real)
-        if len(conf):
-            cv_weight = cv.weight / max(float(cv.weight.sum()), 1e-12) * (1 - share)
-            real_weight = np.full(len(conf), share / len(conf))
-            rows = ScoredRows(np.concatenate([cv.confidence, conf]),
-                              np.concatenate([cv.second, second]),
-                              np.concatenate([cv.correct, correct]),
-                              np.concatenate([cv_weight, real_weight]))
-        else:
-            share = 0.0
-    threshold, margin, stats = choose_threshold(rows, max_wrong_answer_rate)
+    share, source = estimated_oos_share(live, oos_share)
+    cv = cross_validated_rows(texts, labels, folds=folds, embeddings=embeddings)
+    unseen = cv.unseen if cv.unseen is not None else np.zeros(len(cv.correct), dtype=bool)
+    trained = {normalise(t) for t in texts}
+    # Every labelled message counts, repeats included: a question customers ask often is
+    # that much more of the traffic. The snapshot's own out-of-scope examples join once.
+    live_rows = [(t, i) for t, i in live.examples if normalise(t)]
+    real_oos: list[tuple[str, str | None]] = [(t, None) for t, i in live_rows if i is None]
+    known = {normalise(t) for t, _ in real_oos}
+    real_oos += [(t, None) for t in dict.fromkeys(out_of_scope)
+                 if normalise(t) and normalise(t) not in known]
+    untrained_in = [(t, i) for t, i in live_rows if i is not None and normalise(t) not in trained]
+
+    real_share = (min(MAX_REAL_OOS_SHARE, len(real_oos) / REAL_OOS_FOR_FULL_SHARE)
+                  if len(real_oos) >= MIN_REAL_OOS else 0.0)
+    # Rule 4: the labelled in-scope hand-offs are the messages the previous model was unsure
+    # of. Among the training rows they can be the majority; in the traffic they are the
+    # handed-off share of it, and they weigh that much.
+    labelled_in = {normalise(t) for t, i in live.examples if i is not None and (t or "").strip()}
+    cv_index = cv.index if cv.index is not None else np.arange(len(cv.correct))
+    cv_labelled = np.asarray([normalise(texts[int(i)]) in labelled_in for i in cv_index],
+                             dtype=bool) & ~unseen
+    hard_share = 0.0  # of the in-scope evidence
+    if labelled_in and live.handoff_share is not None and (cv_labelled.any() or untrained_in):
+        labelled_n = sum(1 for _, i in live.examples if i is not None)
+        handed_in = live.handoff_share * labelled_n / max(len(live.examples), 1)
+        hard_share = min(MAX_REAL_SHARE, handed_in / max(1.0 - share, 1e-9))
+
+    parts: list[tuple[Matrix, Matrix, np.ndarray, float]] = []
+
+    def add(mask: np.ndarray, mass: float) -> None:
+        if mass > 0 and mask.any():
+            parts.append((cv.confidence[mask], cv.second[mask], cv.correct[mask],
+                          mass / float(mask.sum())))
+
+    if hard_share:
+        # Each labelled hand-off weighs the same, scored out of fold or by the candidate.
+        per_row = (1 - share) * hard_share / (int(cv_labelled.sum()) + len(untrained_in))
+        add(~unseen & ~cv_labelled, (1 - share) * (1 - hard_share))
+        add(cv_labelled, per_row * int(cv_labelled.sum()))
+        if untrained_in:
+            conf, second, correct = _score(model, untrained_in)
+            parts.append((conf, second, correct, per_row))
+    else:
+        add(~unseen, 1 - share)
+    add(unseen, share * (1 - real_share))
+    if real_share:
+        conf, second, correct = _score(model, real_oos)
+        parts.append((conf, second, correct, share * real_share / len(real_oos)))
+    mixed = ScoredRows(np.concatenate([p[0] for p in parts]),
+                       np.concatenate([p[1] for p in parts]),
+                       np.concatenate([p[2] for p in parts]),
+                       np.concatenate([np.full(len(p[0]), p[3]) for p in parts]))
+    threshold, margin, stats = choose_threshold(mixed, max_wrong_answer_rate)
     calibration = Calibration(
         nlu_confidence=threshold, intent_margin=margin,
-        max_wrong_answer_rate=max_wrong_answer_rate, oos_share=oos_share,
+        max_wrong_answer_rate=max_wrong_answer_rate, oos_share=share,
         cv_answered_share=stats["answered_share"],
         cv_wrong_answer_rate=stats["wrong_answer_rate"],
         cv_correct_automation=stats["correct_automation"],
         folds=folds, examples=len(labels), intents=len(set(labels)))
-    return Recalibration(calibration, len(real), real_oos, share)
+    return Recalibration(calibration, len(live.examples) + len(out_of_scope), len(real_oos),
+                         real_share, source)

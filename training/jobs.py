@@ -51,7 +51,7 @@ from nlu.classifier import IntentClassifier, clean_texts
 from nlu.encoders import get_encoder
 from nlu.handoff_policy import THRESHOLDS_FILE
 from training import live_pointer, registry
-from training.calibration import recalibrate, text_bucket
+from training.calibration import LiveLabels, recalibrate, text_bucket
 from training.models import ModelStatus, ModelVersion
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,8 @@ class TrainingData:
     train: list[Example]
     held_out: list[Example]
     live_labels: list[Example] = field(default_factory=list)
+    # The share of all bot traffic that was handed off while live_labels were given.
+    live_handoff_share: float | None = None
 
     @property
     def in_scope(self) -> list[tuple[str, str]]:
@@ -125,6 +127,14 @@ def split_examples(examples: Sequence[Example]) -> tuple[list[Example], list[Exa
         else:
             kept.append(example)
     return train, kept
+
+
+def labels_handoff_share(session: Session) -> float | None:
+    try:
+        from training import labels
+    except ImportError:
+        return None
+    return labels.handoff_share(session)
 
 
 def live_labels(session: Session) -> list[Example]:
@@ -352,7 +362,8 @@ def _train(version: int, reporter: Reporter, directory: Path, snapshot_id: int |
             raise ValueError("no snapshot and no training data given")
         with session_scope() as session:
             train, held = split_examples(_snapshot_examples(session, snapshot_id))
-            data = TrainingData(train, held, live_labels(session))
+            data = TrainingData(train, held, live_labels(session),
+                                labels_handoff_share(session))
     in_scope = data.in_scope
     texts, labels = [t for t, _ in in_scope], [i for _, i in in_scope]
     if len(set(labels)) < 3:
@@ -372,16 +383,17 @@ def _train(version: int, reporter: Reporter, directory: Path, snapshot_id: int |
     classifier.save(directory / "classifier.pkl")
     reporter.progress(0.25, "platform intent classifier trained")
 
-    real = [*data.live_labels, *((t, None) for t in data.out_of_scope)]
-    recal = recalibrate(texts, labels, model=classifier, embeddings=embeddings, real=real,
-                        folds=folds)
+    recal = recalibrate(texts, labels, model=classifier, embeddings=embeddings,
+                        live=LiveLabels(data.live_labels, data.live_handoff_share),
+                        out_of_scope=data.out_of_scope, folds=folds)
     thresholds = directory / "thresholds.yml"
     shutil.copyfile(THRESHOLDS_FILE, thresholds)  # keeps the hand-set entries
     write_thresholds(recal.calibration, thresholds, source=f"model version {version}")
     reporter.progress(0.45, "thresholds recalibrated: confidence "
                       f"{recal.calibration.nlu_confidence:.3f}, margin "
                       f"{recal.calibration.intent_margin:.2f} "
-                      f"({recal.real_rows} real rows, weight {recal.real_share:.2f})")
+                      f"({recal.real_rows} real rows; out-of-scope share "
+                      f"{recal.calibration.oos_share:.3f} from {recal.oos_share_source})")
     classifier_seconds = time.monotonic() - started
 
     artifacts: dict[str, Any] = {"classifier": str(directory / "classifier.pkl"),
@@ -456,7 +468,8 @@ class CycleResult:
 
 def train_classifier_version(
     train: Sequence[Example], held_out: Sequence[Example], *,
-    live_labels: Sequence[Example] = (), name: str = "", promote: bool = True,
+    live_labels: Sequence[Example] = (), live_handoff_share: float | None = None,
+    name: str = "", promote: bool = True,
     force_reason: str | None = None, folds: int = DEFAULT_FOLDS,
     on_progress: Callable[[str], None] | None = None,
 ) -> CycleResult:
@@ -464,7 +477,8 @@ def train_classifier_version(
 
     `train` rows with intent None are out-of-scope examples (used for calibration only);
     `held_out` is the frozen evaluation set; `live_labels` are agents' labels on live
-    traffic (calibration). The new version keeps the live version's Rasa model.
+    traffic (calibration) and `live_handoff_share` the share of all traffic those hand-offs
+    were. The new version keeps the live version's Rasa model.
     """
     with session_scope() as session:
         row = registry.create_version(session, actor=None, snapshot_id=None, name=name,
@@ -472,7 +486,8 @@ def train_classifier_version(
         version = row.version
     started = time.monotonic()
     status = run_training(version, data=TrainingData(list(train), list(held_out),
-                                                     list(live_labels)), folds=folds)
+                                                     list(live_labels), live_handoff_share),
+                          folds=folds)
     train_seconds = time.monotonic() - started
     promoted = False
     with session_scope() as session:

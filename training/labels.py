@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from conversations.models import Conversation, Message, SenderType
@@ -157,6 +157,28 @@ def labelled_examples(session: Session, since: datetime | None = None
         query = query.where(ConversationLabel.updated_at >= since)
     return [(text, None if out_of_scope else intent)
             for text, intent, out_of_scope in session.execute(query)]
+
+
+def handoff_share(session: Session) -> float | None:
+    """The share of the conversations the bot took that were handed off, since the first
+    labelled one: what the labelled hand-offs stand for in all traffic (the calibration
+    turns "out of scope among hand-offs" into "out of scope among all messages" with it).
+    None until there is a label."""
+    first = session.scalar(select(func.min(Conversation.created_at)).join(
+        ConversationLabel, ConversationLabel.conversation_id == Conversation.id))
+    if first is None:
+        return None
+    with_bot = session.scalar(
+        select(func.count(func.distinct(Message.conversation_id))).join(
+            Conversation, Conversation.id == Message.conversation_id).where(
+            Message.sender_type == SenderType.BOT, Conversation.created_at >= first)) or 0
+    handed = session.scalar(
+        select(func.count(func.distinct(Ticket.conversation_id))).join(
+            Conversation, Conversation.id == Ticket.conversation_id).where(
+            Conversation.created_at >= first)) or 0
+    if not with_bot:
+        return None
+    return min(1.0, handed / with_bot)
 
 
 # --- what the console's labelling step shows ------------------------------------------

@@ -204,3 +204,21 @@ def test_an_answer_rated_not_helpful_is_still_the_question_that_needed_a_human(s
     label = labels.label_conversation(session, ticket_id=ticket.id, actor=agent,
                                       intent="ask_shipping", out_of_scope=False, article_id=None)
     assert label.text == question
+
+
+def test_hand_off_share_counts_the_conversations_the_bot_took_since_the_first_label(session):
+    assert labels.handoff_share(session) is None  # no label yet: nothing to stand for
+    earlier, _ = make_conversation(session, channel="widget")
+    _bot(session, earlier, "Hi!", kind="answer", decision="answer")
+    earlier.created_at = utcnow() - timedelta(days=30)  # before the first label: not counted
+    conversation, ticket, _ = _handed_off_chat(session)
+    conversation.created_at = utcnow() - timedelta(days=1)
+    for _ in range(3):  # answered by the bot alone
+        answered, _ = make_conversation(session, channel="widget")
+        _bot(session, answered, "Our returns window is 30 days.", kind="answer",
+             decision="answer")
+    session.flush()
+    labels.label_conversation(session, ticket_id=ticket.id,
+                              actor=principal_of(make_user(session)), intent=None,
+                              out_of_scope=True, article_id=None)
+    assert labels.handoff_share(session) == 0.25
