@@ -12,7 +12,8 @@ Measured per model, the platform classifier + that version's calibrated threshol
 (intent-only, as `tandem nlu evaluate` does): in-scope accuracy, out-of-scope recall,
 wrong-answer rate, correct automation; plus correct automation *at the configured
 wrong-answer rate* (the best operating point on the held-out risk-coverage curve within the
-target: what the guard compares, independent of calibration luck), per-intent F1 and its
+target: what the guard compares, independent of calibration luck) and the out-of-scope
+recall averaged over every threshold (AUROC), per-intent F1 and its
 delta, the most frequent confusion pairs, and a risk-coverage picture of both models.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import f1_score
+from sklearn.metrics import f1_score, roc_auc_score
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict
@@ -43,7 +44,7 @@ OOS_LABEL = "<out_of_scope>"
 BASELINE_NLU = PROJECT_ROOT / "bot" / "rasa" / "data" / "nlu.yml"
 SUMMARY_KEYS = ("in_scope_accuracy", "oos_recall", "oos_precision", "macro_f1",
                 "answered_share", "wrong_answer_rate", "correct_automation",
-                "correct_automation_at_target")
+                "correct_automation_at_target", "oos_auroc")
 CONFUSION_PAIRS = 10
 PLOT_NAME = "risk_coverage.png"
 
@@ -98,6 +99,12 @@ def evaluate_model(model: IntentClassifier, thresholds: Thresholds,
         ScoredRows(best, second, ranked_correct, np.full(len(labels), 1.0 / n)), target)
     summary = {k: result[k] for k in SUMMARY_KEYS if k in result}
     summary["correct_automation_at_target"] = round(at_target["correct_automation"], 4)
+    # How well the model tells what it was not built for apart, whatever the threshold: the
+    # out-of-scope recall averaged over every in-scope coverage (the area under the ROC
+    # curve of confidence, in scope against out of scope). A recall at one threshold
+    # would reward whichever model answers less.
+    summary["oos_auroc"] = (round(float(roc_auc_score(in_scope, best)), 4)
+                            if in_scope.any() and (~in_scope).any() else None)
     summary["target_wrong_answer_rate"] = target
     summary["thresholds"] = {"nlu_confidence": intent_only.nlu_confidence,
                              "intent_margin": intent_only.intent_margin}

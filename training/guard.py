@@ -6,14 +6,17 @@ Three checks, on the candidate's frozen held-out set (training.evaluation.compar
 - correct automation at the thresholds each version ships with: would customers get fewer
   right answers the moment it goes live? (A better classifier behind thresholds calibrated
   too cautiously is still a worse bot.)
-- out-of-scope recall at each version's calibrated thresholds (skipped, and said so, when
-  the held-out set has no out-of-scope rows).
+- out-of-scope recall averaged over every threshold (`oos_auroc`: the area under the ROC
+  curve of confidence, in scope against out of scope; skipped, and said so, when the
+  held-out set has no out-of-scope rows). Recall at one threshold would not do: at its
+  calibrated thresholds, or at the target rate, a model that answers more (because it is
+  right more often) lets more out-of-scope messages through and would be refused for it.
 "Worse" means below live by more than `promotion_tolerance` (TANDEM_PROMOTION_TOLERANCE,
-absolute, default 0.01). Out-of-scope recall is measured on few rows (a held-out set of a
-hundred out-of-scope messages moves a point per message), so its tolerance is at least the
-sampling noise of the difference (one-sided 95%), or a candidate would be refused for two
-messages. A refused candidate can still be promoted by an ML engineer with a written reason
-(training.registry.promote(force_reason=...)), which is audited as forced.
+absolute, default 0.01). The out-of-scope figure rests on few rows (a held-out set of a hundred
+out-of-scope messages), so its tolerance is at least the sampling noise of the difference
+(one-sided 95%, the binomial bound: wider than the AUROC's own), or a candidate would be
+refused for two messages. A refused candidate can still be promoted by an ML engineer with
+a written reason (training.registry.promote(force_reason=...)), which is audited as forced.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from core.settings import get_settings
 
 CHECKS = (("correct_automation_at_target", "correct automation at the target wrong-answer rate"),
           ("correct_automation", "correct automation at the thresholds that go live"),
-          ("oos_recall", "out-of-scope recall"))
+          ("oos_auroc", "out-of-scope recall over all thresholds (AUROC)"))
 ONE_SIDED_95 = 1.645
 
 
@@ -63,7 +66,7 @@ def check(comparison: dict[str, Any], tolerance: float | None = None) -> GuardRe
                            "note": "not measured: the held-out set has no such rows"})
             continue
         allowed = tolerance
-        if key == "oos_recall":
+        if key == "oos_auroc":
             allowed = max(tolerance, noise_tolerance(float(theirs), oos_rows))
         passed = float(ours) >= float(theirs) - allowed
         checks.append({"metric": key, "candidate": ours, "live": theirs, "passed": passed,

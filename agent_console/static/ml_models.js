@@ -186,7 +186,8 @@
     ["correct_automation_at_target", "Correct automation at the target wrong-answer rate"],
     ["correct_automation", "Correct automation (calibrated thresholds)"],
     ["wrong_answer_rate", "Wrong-answer rate"],
-    ["oos_recall", "Out-of-scope recall"],
+    ["oos_auroc", "Out-of-scope recall over all thresholds (AUROC)"],
+    ["oos_recall", "Out-of-scope recall (calibrated thresholds)"],
     ["in_scope_accuracy", "In-scope accuracy"],
     ["answered_share", "Answered share"],
     ["macro_f1", "Macro F1"]
