@@ -380,6 +380,7 @@ class RegistryLoop:
     def train(self, train: Corpus, labelled: LabelledTraffic | None, promote: bool = True
               ) -> Step:
         from training import jobs
+        from training.calibration import LiveLabels
 
         rows: list[Example] = [(t, str(y)) for t, y in zip(train.texts, train.labels,
                                                             strict=True)]
@@ -390,8 +391,8 @@ class RegistryLoop:
         share = (None if labelled is None or not labelled.messages_seen
                  else len(labelled.texts) / labelled.messages_seen)
         result = jobs.train_classifier_version(rows, self.heldout_examples,
-                                               live_labels=live_labels,
-                                               live_handoff_share=share, promote=promote,
+                                               live=LiveLabels(live_labels, share),
+                                               promote=promote,
                                                folds=self.folds,
                                                on_progress=lambda m: log(f"  registry: {m}"))
         if result.status not in ("candidate", "live"):

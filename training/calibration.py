@@ -106,8 +106,6 @@ def estimated_oos_share(live: LiveLabels, prior: float) -> tuple[float, str]:
 
 def _score(model: IntentClassifier, rows: Sequence[tuple[str, str | None]]
            ) -> tuple[Matrix, Matrix, np.ndarray]:
-    if not rows:
-        return np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool)
     probs = model.predict_proba([t for t, _ in rows])
     predicted, best, second = top_two(probs, model.labels)
     correct = np.asarray([i is not None and p == i for p, (_, i) in
@@ -127,7 +125,8 @@ def recalibrate(texts: Sequence[str], labels: Sequence[str], *, model: IntentCla
         embeddings = get_encoder().encode(clean_texts(texts))
     share, source = estimated_oos_share(live, oos_share)
     cv = cross_validated_rows(texts, labels, folds=folds, embeddings=embeddings)
-    unseen = cv.unseen if cv.unseen is not None else np.zeros(len(cv.correct), dtype=bool)
+    assert cv.unseen is not None and cv.index is not None  # cross_validated_rows sets both
+    unseen = cv.unseen
     trained = {normalise(t) for t in texts}
     # Every labelled message counts, repeats included: a question customers ask often is
     # that much more of the traffic. The snapshot's own out-of-scope examples join once.
@@ -143,14 +142,13 @@ def recalibrate(texts: Sequence[str], labels: Sequence[str], *, model: IntentCla
     # Rule 4: the labelled in-scope hand-offs are the messages the previous model was unsure
     # of. Among the training rows they can be the majority; in the traffic they are the
     # handed-off share of it, and they weigh that much.
-    labelled_in = {normalise(t) for t, i in live.examples if i is not None and (t or "").strip()}
-    cv_index = cv.index if cv.index is not None else np.arange(len(cv.correct))
-    cv_labelled = np.asarray([normalise(texts[int(i)]) in labelled_in for i in cv_index],
+    labelled_in = [normalise(t) for t, i in live_rows if i is not None]
+    labelled_texts = set(labelled_in)
+    cv_labelled = np.asarray([normalise(texts[int(i)]) in labelled_texts for i in cv.index],
                              dtype=bool) & ~unseen
     hard_share = 0.0  # of the in-scope evidence
     if labelled_in and live.handoff_share is not None and (cv_labelled.any() or untrained_in):
-        labelled_n = sum(1 for _, i in live.examples if i is not None)
-        handed_in = live.handoff_share * labelled_n / max(len(live.examples), 1)
+        handed_in = live.handoff_share * len(labelled_in) / len(live_rows)
         hard_share = min(MAX_REAL_SHARE, handed_in / max(1.0 - share, 1e-9))
 
     parts: list[tuple[Matrix, Matrix, np.ndarray, float]] = []

@@ -75,9 +75,7 @@ class TrainingTimeLimit(Exception):
 class TrainingData:
     train: list[Example]
     held_out: list[Example]
-    live_labels: list[Example] = field(default_factory=list)
-    # The share of all bot traffic that was handed off while live_labels were given.
-    live_handoff_share: float | None = None
+    live: LiveLabels = field(default_factory=LiveLabels)
 
     @property
     def in_scope(self) -> list[tuple[str, str]]:
@@ -129,21 +127,13 @@ def split_examples(examples: Sequence[Example]) -> tuple[list[Example], list[Exa
     return train, kept
 
 
-def labels_handoff_share(session: Session) -> float | None:
-    try:
-        from training import labels
-    except ImportError:
-        return None
-    return labels.handoff_share(session)
+def live_labels(session: Session) -> LiveLabels:
+    """Agents' labels on live traffic (L1) and the share of the traffic they stand for."""
+    from training import labels  # imported late: it pulls in the console's services
 
-
-def live_labels(session: Session) -> list[Example]:
-    """Agents' labels on live traffic (L1); none until that module is installed."""
-    try:
-        from training import labels
-    except ImportError:
-        return []
-    return [(str(t), None if i is None else str(i)) for t, i in labels.labelled_examples(session)]
+    return LiveLabels([(str(t), None if i is None else str(i))
+                       for t, i in labels.labelled_examples(session)],
+                      labels.handoff_share(session))
 
 
 # --- row updates (short transactions of their own: SQLite writers queue) ----------------
@@ -362,8 +352,7 @@ def _train(version: int, reporter: Reporter, directory: Path, snapshot_id: int |
             raise ValueError("no snapshot and no training data given")
         with session_scope() as session:
             train, held = split_examples(_snapshot_examples(session, snapshot_id))
-            data = TrainingData(train, held, live_labels(session),
-                                labels_handoff_share(session))
+            data = TrainingData(train, held, live_labels(session))
     in_scope = data.in_scope
     texts, labels = [t for t, _ in in_scope], [i for _, i in in_scope]
     if len(set(labels)) < 3:
@@ -375,7 +364,7 @@ def _train(version: int, reporter: Reporter, directory: Path, snapshot_id: int |
     (directory / "train.json").write_text(json.dumps(data.train, ensure_ascii=False))
     reporter.progress(0.05, f"{len(texts)} training rows ({len(set(labels))} intents), "
                       f"{len(data.out_of_scope)} out-of-scope rows, {len(data.held_out)} "
-                      f"held out, {len(data.live_labels)} labelled live messages")
+                      f"held out, {len(data.live.examples)} labelled live messages")
 
     embeddings = get_encoder().encode(clean_texts(texts))
     reporter.progress(0.15, "sentence embeddings computed")
@@ -384,7 +373,7 @@ def _train(version: int, reporter: Reporter, directory: Path, snapshot_id: int |
     reporter.progress(0.25, "platform intent classifier trained")
 
     recal = recalibrate(texts, labels, model=classifier, embeddings=embeddings,
-                        live=LiveLabels(data.live_labels, data.live_handoff_share),
+                        live=data.live,
                         out_of_scope=data.out_of_scope, folds=folds)
     thresholds = directory / "thresholds.yml"
     shutil.copyfile(THRESHOLDS_FILE, thresholds)  # keeps the hand-set entries
@@ -419,7 +408,7 @@ def _train(version: int, reporter: Reporter, directory: Path, snapshot_id: int |
         row.metrics = {"training": {
             "train_rows": len(texts), "intents": len(set(labels)),
             "out_of_scope_rows": len(data.out_of_scope), "held_out_rows": len(data.held_out),
-            "live_labels": len(data.live_labels), "seconds": round(train_seconds, 2),
+            "live_labels": len(data.live.examples), "seconds": round(train_seconds, 2),
             "classifier_seconds": round(classifier_seconds, 2),
             "rasa_trained": not options.get("skip_rasa"),
             "calibration": recal.as_dict()}}
@@ -468,25 +457,23 @@ class CycleResult:
 
 def train_classifier_version(
     train: Sequence[Example], held_out: Sequence[Example], *,
-    live_labels: Sequence[Example] = (), live_handoff_share: float | None = None,
-    name: str = "", promote: bool = True,
+    live: LiveLabels = LiveLabels(), name: str = "", promote: bool = True,
     force_reason: str | None = None, folds: int = DEFAULT_FOLDS,
     on_progress: Callable[[str], None] | None = None,
 ) -> CycleResult:
     """train -> evaluate -> guard -> promote through the real registry, without `rasa train`.
 
     `train` rows with intent None are out-of-scope examples (used for calibration only);
-    `held_out` is the frozen evaluation set; `live_labels` are agents' labels on live
-    traffic (calibration) and `live_handoff_share` the share of all traffic those hand-offs
-    were. The new version keeps the live version's Rasa model.
+    `held_out` is the frozen evaluation set; `live` are agents' labels on live traffic and
+    the share of it they stand for (calibration). The new version keeps the live version's
+    Rasa model.
     """
     with session_scope() as session:
         row = registry.create_version(session, actor=None, snapshot_id=None, name=name,
                                       options={"skip_rasa": True, "source": "examples"})
         version = row.version
     started = time.monotonic()
-    status = run_training(version, data=TrainingData(list(train), list(held_out),
-                                                     list(live_labels), live_handoff_share),
+    status = run_training(version, data=TrainingData(list(train), list(held_out), live),
                           folds=folds)
     train_seconds = time.monotonic() - started
     promoted = False
