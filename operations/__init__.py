@@ -1,0 +1,1 @@
+"""Running the platform: backups, metrics, process supervision."""
