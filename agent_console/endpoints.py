@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from agent_console.masking import mask_event
 from conversations import service as conversations
+from core import realtime
 from core.auth.dependencies import SESSION_COOKIE
 from core.auth.permissions import Permission
 from core.auth.service import Principal, resolve_token
@@ -111,7 +112,7 @@ async def agent_socket(websocket: WebSocket) -> None:
             return
         last_typing = now
         if await run_in_threadpool(may_see, conversation_id):
-            hub.publish(conversations.conversation_topic(conversation_id),
+            realtime.publish(conversations.conversation_topic(conversation_id),
                         {"type": "typing", "sender_type": "agent",
                          "name": principal.display_name})
 

@@ -92,10 +92,40 @@ def bot_train(force: bool) -> None:
 
 @bot.command("run")
 def bot_run() -> None:
-    """Serve the live Rasa model; switch to a new live model with no downtime (Procfile)."""
+    """Serve the live Rasa model; switch to a new live model with no downtime."""
     from bot.model_switch import Runner
 
     Runner().run_forever()
+
+
+@main.command("serve")
+@click.argument("process", type=click.Choice(["api", "rasa", "worker", "mail"]))
+def serve(process: str) -> None:
+    """Run one of the platform's processes in the foreground (supervisord, systemd)."""
+    import os
+
+    from core.event_bus import ConfigurationError
+    from operations.processes import command
+
+    try:
+        argv = command(process, get_settings())
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    os.execv(argv[0], argv)  # noqa: S606 - argv is built from settings, no shell
+
+
+@main.command("run")
+def run() -> None:
+    """Start every process under supervision (restarted when one dies); Ctrl-C stops all."""
+    from core.event_bus import ConfigurationError, check_process_count
+    from operations.supervision import supervise
+
+    settings = get_settings()
+    try:
+        check_process_count(settings)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    supervise(settings)
 
 
 @main.group()

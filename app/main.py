@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -32,6 +34,9 @@ from bot.channels import customer_api, widget
 from bot.channels.email import endpoints as email_channel
 from bot.rasa_client import close_rasa_client
 from core.auth.endpoints import router as auth_router
+from core.event_bus import check_process_count
+from core.event_relay import router as event_relay_router
+from core.realtime import serve_events
 from core.settings import get_settings
 from integrations import endpoints as integrations
 from knowledge_base import editor_endpoints as kb_editor
@@ -63,11 +68,16 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     # the database pool admits.
     anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().api_threads
     threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+    events = asyncio.create_task(serve_events(), name="live-events")
     yield
+    events.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await events
     await close_rasa_client()
 
 
 def create_app() -> FastAPI:
+    check_process_count(get_settings())
     application = FastAPI(
         title="Tandem",
         version="0.1.0",
@@ -82,6 +92,7 @@ def create_app() -> FastAPI:
         email_channel.router,
         widget.router,
         actions_router,
+        event_relay_router,
         auth_router,
         agent_console.router,
         agent_tickets.router,

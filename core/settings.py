@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     api_port: int = 8000
     public_base_url: str = ""
     api_threads: int = 256
+    # Several api processes (uvicorn --workers) need a shared event bus for live updates.
+    api_workers: int = 1
+    # Uvicorn keeps idle client connections this long; longer than a client's pool keeps them
+    # (httpx: 5 s) so the server never closes one the client is about to reuse.
+    api_keep_alive_seconds: int = 75
+    # Live-update bus (core/event_bus.py): empty = in-process (one api process); a Redis URL
+    # (redis://127.0.0.1:6379/1) carries events between api processes, the worker and the CLI.
+    events_url: str = ""
     db_pool_size: int = 20
     db_max_overflow: int = 60
 
@@ -143,6 +151,10 @@ class Settings(BaseSettings):
         readable only by its owner, so the api and the Rasa launcher agree on it.
         """
         return self._file_secret(self.action_token, "action_token")
+
+    def relay_secret(self) -> str:
+        """What the worker and the CLI present when they hand live events to the api."""
+        return self._file_secret(SecretStr(""), "event_relay_secret")
 
     def signing_secret(self) -> str:
         """The key for signed links (e.g. CSAT): `secret_key`, else generated per data dir."""

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare the embedded defaults (database, demo data, search index, bot model) and start
-# api + rasa + worker in the foreground. Ctrl-C stops all three.
+# api + rasa + worker + mail catcher under supervision (operations/supervision.py): a process
+# that dies is restarted, the others keep running. Ctrl-C stops all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
@@ -28,7 +29,8 @@ cat <<TXT
   Help centre                  http://${host}:${port}/help
   API docs                     http://${host}:${port}/docs
   Health                       http://${host}:${port}/healthz
-  Outgoing e-mail              printed by the "mail" process (a local SMTP catcher)
+  Outgoing e-mail              var/logs/mail.log (a local SMTP catcher)
+  Logs of each process         var/logs/{api,rasa,worker,mail}.log
 
   Demo logins (password for all: $(.venv/bin/python -c 'from app.demo import DEMO_PASSWORD; print(DEMO_PASSWORD)'))
 $(.venv/bin/python -c 'from app.demo import DEMO_USERS
@@ -37,4 +39,4 @@ for email, name, role in DEMO_USERS: print(f"    {role.value:<18} {email}")')
   Press Ctrl-C to stop.
 
 TXT
-exec .venv/bin/honcho start -f Procfile
+exec .venv/bin/tandem run

@@ -72,6 +72,7 @@ MATRIX: dict[str, Public | Allow] = {
     "GET /widget/demo": public("widget demo host page"),
     "GET /widget/widget.js": public("widget script"),
     "POST /webhooks/rasa/actions": public("Rasa action protocol; shared secret checked"),
+    "POST /internal/events": public("worker/CLI live-event relay; data-dir secret checked"),
     # --- help centre (published articles only)
     "GET /help": public("help centre"),
     "GET /help/articles/{slug}": public("help centre"),

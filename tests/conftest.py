@@ -35,10 +35,12 @@ POSTGRES_ADMIN_URL = os.environ.get(
 def configure(**env: str) -> None:
     """Point settings (and the cached engine) at new values."""
     from core.database import reset_engine_cache
+    from core.event_bus import reset_bus
 
     os.environ.update(env)
     get_settings.cache_clear()
     reset_engine_cache()
+    reset_bus()
 
 
 class _Databases:

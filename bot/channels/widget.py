@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from bot import pipeline
 from conversations import service as conversations
 from conversations.identity import CustomerIdentity, resolve_identity
+from core import realtime
 from core.database import session_scope
 from core.errors import TandemError
 from core.realtime import hub
@@ -102,9 +103,9 @@ def _relay_typing(conversation_id: str, throttle: TypingThrottle) -> None:
     """Tell agents the customer is typing. The socket was authorised for this conversation
     at connect, so the id is the customer's own; nothing is stored."""
     if throttle.allow():
-        hub.publish(conversations.AGENTS_TOPIC, {"type": "typing",
-                                                  "conversation_id": conversation_id,
-                                                  "sender_type": "customer"})
+        realtime.publish(conversations.AGENTS_TOPIC, {"type": "typing",
+                                                      "conversation_id": conversation_id,
+                                                      "sender_type": "customer"})
 
 
 async def _forward(queue: asyncio.Queue[Any], websocket: WebSocket) -> None:

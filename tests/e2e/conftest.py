@@ -12,24 +12,30 @@ from tests.live import LiveStack
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    """The whole platform on its embedded defaults: SQLite, SQLite broker, Rasa, worker."""
-    live = LiveStack(tmp_path_factory.mktemp("live"))
+    """The whole platform on its embedded defaults (SQLite, SQLite broker, Rasa, worker, mail
+    catcher), started exactly as `make run` starts it: under supervisord."""
+    live = LiveStack(tmp_path_factory.mktemp("live"), supervised=True)
     live.prepare()
     live.start()
     yield live
     live.stop()
 
 
+SCALED_BROKER_URL = "redis://127.0.0.1:6379/14"
+
+
 @pytest.fixture(scope="module")
 def scaled_stack(tmp_path_factory):
-    """The same code on PostgreSQL (platform and Rasa tracker store) and a Redis broker."""
+    """The same code on PostgreSQL (platform and Rasa tracker store), a Redis broker and the
+    Redis event bus, with two api processes (each on its own port, as behind a balancer)."""
     name = f"tandem_e2e_{uuid.uuid4().hex[:8]}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     live = LiveStack(tmp_path_factory.mktemp("live-pg"), database_url=url,
-                     broker_url="redis://127.0.0.1:6379/14")
+                     broker_url=SCALED_BROKER_URL, events_url="redis://127.0.0.1:6379/13",
+                     api_processes=2)
     try:
         live.prepare()
         live.start()
