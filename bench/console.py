@@ -41,7 +41,7 @@ from websockets.exceptions import ConnectionClosed
 from app.demo import DEMO_PASSWORD
 from bench.bot_path import _percentile
 from core.auth.dependencies import SESSION_COOKIE
-from tests.live import BIN, REPO, LiveStack
+from tests.live import BIN, REPO, LiveStack, scratch_postgres
 
 TARGET_P95_MS = 300.0
 OPENING_TEXT = "Hello, I need help with my order please"
@@ -50,8 +50,9 @@ OPENING_TEXT = "Hello, I need help with my order please"
 class ConsoleStack(LiveStack):
     """api (and worker) without Rasa: a closed Rasa port makes every hand-off immediate."""
 
-    def __init__(self, data_dir: Path, agents: int, with_worker: bool) -> None:
-        super().__init__(data_dir, with_worker=with_worker)
+    def __init__(self, data_dir: Path, agents: int, with_worker: bool,
+                 **scaled: Any) -> None:
+        super().__init__(data_dir, with_worker=with_worker, **scaled)
         self.agent_emails = [f"bench-agent-{n}@tandem.demo" for n in range(1, agents + 1)]
 
     def prepare(self) -> None:
@@ -451,12 +452,25 @@ def main() -> None:
                         help="do not start the Celery worker (hand-offs do not need it)")
     parser.add_argument("--keep-data", action="store_true",
                         help="keep the temporary data directory (database, logs)")
+    parser.add_argument("--setup", choices=["embedded", "scaled"], default="embedded",
+                        help="embedded: SQLite, one api process (the top level of the JSON); "
+                             "scaled: PostgreSQL + Redis broker and event bus, "
+                             "--api-workers api processes (the 'scaled' section)")
+    parser.add_argument("--api-workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "console.json")
     args = parser.parse_args()
+    if args.setup == "scaled":
+        with scratch_postgres("tandem_bench_console") as database_url:
+            _bench(args, database_url=database_url, broker_url="redis://127.0.0.1:6379/14",
+                   events_url="redis://127.0.0.1:6379/13", api_workers=args.api_workers)
+    else:
+        _bench(args)
 
+
+def _bench(args: argparse.Namespace, **scaled: Any) -> None:
     started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     stack = ConsoleStack(Path(tempfile.mkdtemp(prefix="tandem-bench-console-")), args.agents,
-                         with_worker=not args.no_worker)
+                         with_worker=not args.no_worker, **scaled)
     stack.prepare()
     stack.start(timeout=120)
     load_at_start = [round(x, 2) for x in os.getloadavg()]
@@ -511,7 +525,19 @@ def main() -> None:
             and stress["messages_lost"] == 0 and stress["messages_duplicated"] == 0,
         }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    if args.setup == "scaled":
+        # Beside the embedded run: the top level stays what `--setup embedded` measured.
+        results["setup"] = {"database": "postgresql", "broker": "redis", "events": "redis",
+                            "api_processes": args.api_workers}
+        recorded = json.loads(args.out.read_text()) if args.out.exists() else {}
+        recorded["scaled"] = results
+        args.out.write_text(json.dumps(recorded, indent=2) + "\n")
+    else:
+        if args.out.exists():  # keep the scaled run recorded beside it
+            scaled_run = json.loads(args.out.read_text()).get("scaled")
+            if scaled_run is not None:
+                results["scaled"] = scaled_run
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"customer→agent p95 {results['customer_to_agent_p95_ms']} ms, "
           f"agent→customer p95 {results['agent_to_customer_p95_ms']} ms, "
           f"sent {results['messages_sent']}, lost {results['messages_lost']}, "
