@@ -84,8 +84,11 @@ bench-training-data: install
 
 # The human path: 50 customers and 5 agents over WebSockets against the api (no Rasa: every
 # chat is handed off); writes bench/results/console.json (docs/benchmarks.md).
+# The human path over WebSockets: SQLite with one api process, then PostgreSQL + Redis with
+# two api processes (the `scaled` section of bench/results/console.json).
 bench-console: install
 	$(BIN)/python -m bench.console
+	$(BIN)/python -m bench.console --setup scaled
 
 # The reports at 100,000 conversations / ~1,000,000 messages on SQLite and the local
 # PostgreSQL (a throw-away database); writes bench/results/reports.json (docs/benchmarks.md).
