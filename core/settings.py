@@ -121,6 +121,20 @@ class Settings(BaseSettings):
     imap_ssl: bool = True
     imap_poll_seconds: float = 60.0
 
+    # Operations: metrics and logs
+    # Prometheus multiprocess files: each api and worker process writes its own, /metrics sums
+    # them. Default: data_dir/metrics.
+    metrics_dir_override: Path | None = Field(default=None, alias="TANDEM_METRICS_DIR")
+    # Addresses or networks (comma-separated, e.g. "127.0.0.1, 10.0.0.0/8") that may read
+    # /metrics without a token; empty = everyone needs system.read.
+    metrics_allow_addresses: str = ""
+    log_format: str = "text"  # "text" or "json" (one JSON object per line)
+    log_level: str = "INFO"
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.metrics_dir_override or self.data_dir / "metrics"
+
     def model_post_init(self, _context: object) -> None:
         data = self.data_dir
         if not self.database_url:
