@@ -33,6 +33,7 @@ from bot.channels import csat as customer_csat
 from bot.channels import customer_api, widget
 from bot.channels.email import endpoints as email_channel
 from bot.rasa_client import close_rasa_client
+from core import metrics
 from core.auth.endpoints import router as auth_router
 from core.event_bus import check_process_count
 from core.event_relay import router as event_relay_router
@@ -43,6 +44,8 @@ from knowledge_base import editor_endpoints as kb_editor
 from knowledge_base import endpoints as knowledge_base
 from knowledge_base.retrieval import get_index_holder
 from nlu.encoders import get_encoder
+from operations.http_metrics import HttpMetricsMiddleware
+from operations.metrics_endpoint import router as metrics_router
 from privacy import endpoints as privacy
 from reporting import endpoints as reports
 from reporting import pages as report_pages
@@ -74,6 +77,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     with contextlib.suppress(asyncio.CancelledError):
         await events
     await close_rasa_client()
+    metrics.mark_process_dead()
 
 
 def create_app() -> FastAPI:
@@ -87,6 +91,7 @@ def create_app() -> FastAPI:
     install_error_handlers(application)
     for router in (
         health_router,
+        metrics_router,
         customer_api.router,
         customer_csat.router,
         email_channel.router,
@@ -118,6 +123,7 @@ def create_app() -> FastAPI:
         report_pages.pages,
     ):
         application.include_router(router)
+    application.add_middleware(HttpMetricsMiddleware)
 
     @application.get("/", include_in_schema=False)
     def index() -> RedirectResponse:

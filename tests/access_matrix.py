@@ -54,6 +54,9 @@ MATRIX: dict[str, Public | Allow] = {
     "GET /docs/oauth2-redirect": public("API explorer page"),
     "GET /redoc": public("API reference page"),
     "GET /healthz": public("liveness/readiness probe"),
+    # Scrapers use an API key with system.read, or an address in metrics_allow_addresses
+    # (empty by default, so the test client is not on it).
+    "GET /metrics": allow("admin", "technical_support"),
     "GET /": public("redirect to the widget demo"),
     # --- customers (authorised by the conversation token / verified identity instead)
     "POST /api/v1/conversations": public("customer starts a conversation; gets its token"),
