@@ -54,6 +54,7 @@ MATRIX: dict[str, Public | Allow] = {
     "GET /docs/oauth2-redirect": public("API explorer page"),
     "GET /redoc": public("API reference page"),
     "GET /healthz": public("liveness/readiness probe"),
+    "GET /readyz": public("readiness probe; part statuses only, no data"),
     # Scrapers use an API key with system.read, or an address in metrics_allow_addresses
     # (empty by default, so the test client is not on it).
     "GET /metrics": allow("admin", "technical_support"),
