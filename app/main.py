@@ -38,6 +38,7 @@ from core.auth.endpoints import router as auth_router
 from core.event_bus import check_process_count
 from core.event_relay import router as event_relay_router
 from core.realtime import serve_events
+from core.request_context import RequestIdMiddleware
 from core.settings import get_settings
 from integrations import endpoints as integrations
 from knowledge_base import editor_endpoints as kb_editor
@@ -45,6 +46,7 @@ from knowledge_base import endpoints as knowledge_base
 from knowledge_base.retrieval import get_index_holder
 from nlu.encoders import get_encoder
 from operations.http_metrics import HttpMetricsMiddleware
+from operations.logs import configure_logging
 from operations.metrics_endpoint import router as metrics_router
 from privacy import endpoints as privacy
 from reporting import endpoints as reports
@@ -88,6 +90,7 @@ def create_app() -> FastAPI:
         summary="Chatbot-first customer service with human hand-off",
         lifespan=lifespan,
     )
+    configure_logging(get_settings())
     install_error_handlers(application)
     for router in (
         health_router,
@@ -123,7 +126,9 @@ def create_app() -> FastAPI:
         report_pages.pages,
     ):
         application.include_router(router)
+    # Added last is outermost: the request id is set before anything is measured or logged.
     application.add_middleware(HttpMetricsMiddleware)
+    application.add_middleware(RequestIdMiddleware)
 
     @application.get("/", include_in_schema=False)
     def index() -> RedirectResponse:

@@ -12,6 +12,7 @@ from bot.channels.email.tasks import on_domain_event as email_on_domain_event
 from core import events
 from core.settings import get_settings
 from integrations.tasks import on_domain_event
+from operations import celery_hooks
 
 TASK_MODULES = ["knowledge_base.tasks", "integrations.tasks", "privacy.tasks",
                 "training.tasks",
@@ -82,3 +83,5 @@ celery_app = create_celery()
 events.listen(events.ALL_EVENTS, on_domain_event)
 # Agent replies, acknowledgements and CSAT links to customers answered by e-mail.
 events.listen(events.ALL_EVENTS, email_on_domain_event)
+# Request ids carried into tasks, task metrics, the worker's logging (operations/).
+celery_hooks.install()
