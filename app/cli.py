@@ -34,6 +34,34 @@ def db_upgrade() -> None:
     click.echo("database is at the latest schema")
 
 
+@db.command("current")
+def db_current() -> None:
+    """The revisions the database is at (note them before an upgrade)."""
+    from app import db as database
+
+    click.echo(" ".join(database.current()) or "no migrations applied")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Undo migrations down to REVISION ("0720@-1" undoes only head 0720). Back up first."""
+    from sqlalchemy import inspect
+
+    from app import db as database
+    from core import audit
+    from core.database import session_scope
+
+    before = database.current()
+    database.downgrade(revision)
+    after = database.current()
+    with session_scope() as session:
+        if inspect(session.connection()).has_table(audit.AuditEntry.__tablename__):
+            audit.record(session, actor=None, action="db.downgraded", target="schema",
+                         before={"revisions": before}, after={"revisions": after})
+    click.echo(f"database is at {' '.join(after) or 'base (empty schema)'}")
+
+
 @main.command("seed-demo")
 @click.option("--no-index", is_flag=True, help="Do not build the search index now")
 def seed_demo(no_index: bool) -> None:

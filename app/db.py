@@ -6,6 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
 from core.settings import get_settings
 
@@ -26,3 +29,18 @@ def upgrade(database_url: str | None = None, revision: str = "heads") -> None:
 
 def make_migration(message: str) -> None:
     command.revision(alembic_config(), message=message, autogenerate=True)
+
+
+def downgrade(revision: str, database_url: str | None = None) -> None:
+    """Undo migrations down to `revision` ("0720@-1" undoes only head 0720; "base" all)."""
+    command.downgrade(alembic_config(database_url), revision)
+
+
+def current(database_url: str | None = None) -> list[str]:
+    """The revisions the database is at (one per applied head), sorted."""
+    engine = create_engine(database_url or get_settings().database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return sorted(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        engine.dispose()
