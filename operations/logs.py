@@ -20,6 +20,7 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 # Loggers that come with handlers of their own (uvicorn's config): their records should go
 # through the same handler, format and redaction as everyone else's.
 OWN_HANDLER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+QUIET_LOGGERS = ("httpx", "httpcore")
 REDACTED = "[REDACTED]"
 
 # Keys whose values are credentials, wherever they appear in `extra` (nested too).
@@ -147,4 +148,7 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None,
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # One INFO line per outgoing request (Rasa, webhooks) would drown everything else.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     return handler

@@ -91,8 +91,17 @@ def write_config(settings: Settings, names: list[str] | None = None) -> Path:
     return path
 
 
+def clear_metrics_dir(settings: Settings) -> None:
+    """Prometheus's per-process files of an earlier run would be summed into this one's."""
+    folder = settings.metrics_dir
+    if folder.is_dir():
+        for stale in folder.glob("*.db"):
+            stale.unlink(missing_ok=True)
+
+
 def supervise(settings: Settings, names: list[str] | None = None) -> None:
     """Replace this process with supervisord running the platform (never returns)."""
+    clear_metrics_dir(settings)
     path = write_config(settings, names)
     supervisord = Path(sys.executable).parent / "supervisord"
     os.execv(supervisord, [str(supervisord), "--nodaemon", "-c", str(path)])  # noqa: S606

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Header
 
 from bot.actions import orders, respond
 from core.errors import NotFound, PermissionDenied
+from core.request_context import adopt_request_id
 from core.settings import get_settings
 
 router = APIRouter(tags=["rasa actions"])
@@ -29,8 +30,12 @@ def run_action(
     expected = get_settings().action_secret()
     if authorization is None or not hmac.compare_digest(authorization, expected):
         raise PermissionDenied("action endpoint token is missing or wrong", field="authorization")
+    tracker = payload.get("tracker") or {}
+    # The api put its request id in the message's metadata: the action's logs carry it too.
+    adopt_request_id(((tracker.get("latest_message") or {}).get("metadata") or {})
+                     .get("request_id"))
     name = payload.get("next_action")
     action = ACTIONS.get(str(name))
     if action is None:
         raise NotFound(f"no custom action named '{name}'", field="next_action")
-    return action(payload.get("tracker") or {}).to_dict()
+    return action(tracker).to_dict()
