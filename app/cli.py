@@ -506,6 +506,70 @@ def audit_verify() -> None:
     click.echo("audit chain intact")
 
 
+@main.group()
+def backup() -> None:
+    """Backups of the database, index, models and secrets (docs/operations.md)."""
+
+
+@backup.command("create")
+@click.option("--output-dir", type=click.Path(file_okay=False), default=None,
+              help="Default: TANDEM_BACKUP_DIR, else the data directory's backups/")
+@click.option("--no-models", is_flag=True, help="Leave the trained models out")
+def backup_create(output_dir: str | None, no_models: bool) -> None:
+    """Write one consistent archive of the running platform (encrypted if TANDEM_BACKUP_KEY)."""
+    from pathlib import Path
+
+    from core.errors import TandemError
+    from operations import backup as backups
+
+    try:
+        created = backups.create(Path(output_dir) if output_dir else None,
+                                 include_models=not no_models)
+    except TandemError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo("\n".join(created.lines()))
+
+
+@backup.command("verify")
+@click.argument("archive", type=click.Path(dir_okay=False))
+def backup_verify(archive: str) -> None:
+    """Check checksums, restore into a scratch database, compare counts; exits 1 on a problem."""
+    from pathlib import Path
+
+    from core.errors import TandemError
+    from operations import backup as backups
+
+    try:
+        report = backups.verify(Path(archive))
+    except TandemError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo("\n".join(report.lines()))
+    if not report.ok:
+        sys.exit(1)
+
+
+@backup.command("restore")
+@click.argument("archive", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite a database that already has data")
+def backup_restore(archive: str, force: bool) -> None:
+    """Restore ARCHIVE into the configured database and data directory (platform stopped)."""
+    from pathlib import Path
+
+    from core.errors import TandemError
+    from operations import backup as backups
+
+    try:
+        report = backups.restore(Path(archive), force=force)
+    except backups.LiveDatabaseNotEmpty as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(2)
+    except TandemError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo("\n".join(report.lines()))
+    if not report.ok:
+        sys.exit(1)
+
+
 @main.command("settings")
 def show_settings() -> None:
     """Print the effective settings (secrets masked)."""

@@ -135,6 +135,13 @@ class Settings(BaseSettings):
     def metrics_dir(self) -> Path:
         return self.metrics_dir_override or self.data_dir / "metrics"
 
+    # Backups (operations/backup.py)
+    # A passphrase: when set, archives are encrypted (AES-256-GCM, key derived by scrypt).
+    backup_key: SecretStr = SecretStr("")
+    backup_dir: Path | None = None  # default: data_dir/backups
+    backup_retention_days: int = 14  # the newest backup is kept however old; 0 keeps all
+    backup_interval_hours: float = 24.0  # the worker's scheduled backup; 0 turns it off
+
     def model_post_init(self, _context: object) -> None:
         data = self.data_dir
         if not self.database_url:
