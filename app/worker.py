@@ -17,7 +17,8 @@ from operations import celery_hooks
 TASK_MODULES = ["knowledge_base.tasks", "integrations.tasks", "privacy.tasks",
                 "training.tasks",
                 "reporting.fact_tasks", "reporting.tasks",
-                "handoff.tasks", "bot.channels.email.tasks", "training.candidate_tasks"]
+                "handoff.tasks", "bot.channels.email.tasks", "training.candidate_tasks",
+                "operations.backup_tasks"]
 
 
 def create_celery() -> Celery:
@@ -74,6 +75,11 @@ def create_celery() -> Celery:
         },
         timezone="UTC",
     )
+    if settings.backup_interval_hours > 0:  # 0 turns the scheduled backup off
+        app.conf.beat_schedule["scheduled-backup"] = {
+            "task": "operations.scheduled_backup",
+            "schedule": settings.backup_interval_hours * 3600,
+        }
     app.set_default()
     return app
 

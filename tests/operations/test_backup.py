@@ -312,7 +312,7 @@ def _touch(directory: Path, age: timedelta, now, suffix: str = ".tar.gz") -> Pat
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_retention_keeps_the_newest(source, env, tmp_path):
+def test_retention_keeps_the_newest_and_the_scheduled_task(source, env, tmp_path):
     now = utcnow()
     folder = tmp_path / "retention"
     folder.mkdir()
@@ -331,3 +331,24 @@ def test_retention_keeps_the_newest(source, env, tmp_path):
     newest = _touch(only_old, timedelta(days=20), now)
     assert backup.prune(only_old, 14, now=now) == [oldest]
     assert list(only_old.iterdir()) == [newest]
+
+    from app.worker import TASK_MODULES, celery_app
+    from operations.backup_tasks import scheduled_backup_task
+
+    assert "operations.backup_tasks" in TASK_MODULES
+    schedule = {entry["task"]: entry["schedule"]
+                for entry in celery_app.conf.beat_schedule.values()}
+    assert schedule["operations.scheduled_backup"] == 24 * 3600
+
+    backups = tmp_path / "backups"
+    env(TANDEM_BACKUP_DIR=str(backups))
+    backups.mkdir()
+    stale = _touch(backups, timedelta(days=40), now)
+    outcome = scheduled_backup_task()
+    assert outcome["removed"] == [stale.name]
+    assert [p.name for p in backups.iterdir() if not p.name.startswith(".")] == [
+        outcome["archive"]]
+    with session_scope() as session:
+        actions = list(session.scalars(select(audit.AuditEntry.action)
+                                       .order_by(audit.AuditEntry.id)))
+    assert actions[-2:] == ["backup.created", "backup.pruned"]
