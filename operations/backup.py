@@ -81,7 +81,6 @@ MANIFEST = "manifest.json"
 SQLITE_MEMBER = "database/tandem.db"
 PG_MEMBER = "database/tandem.pgdump"
 TRACKER_MEMBER = "database/rasa_tracker.db"
-SECRET_NAMES = ("secret_key", "action_token")
 COUNTED_TABLES = (Conversation.__tablename__, Message.__tablename__, Ticket.__tablename__,
                   Article.__tablename__, audit.AuditEntry.__tablename__, User.__tablename__)
 # Dot files in a backup directory are this module's own: the lock, half-written archives and
@@ -280,10 +279,9 @@ def _members(settings: Settings, dump: _Dump,
         yield from _tree(registry, "registry")
     elif (registry / "live.json").is_file():
         yield "registry/live.json", registry / "live.json"
-    for name in SECRET_NAMES:
-        secret = settings.data_dir / "secrets" / name
-        if secret.is_file():
-            yield f"secrets/{name}", secret
+    # Every generated secret (secret_key, action_token, ...): signed links and the Rasa
+    # action token must keep working after a restore.
+    yield from _tree(settings.data_dir / "secrets", "secrets")
     active = settings.data_dir / "rasa" / "active.json"
     if active.is_file():
         yield "rasa/active.json", active
