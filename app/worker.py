@@ -10,7 +10,7 @@ from celery import Celery
 
 from bot.channels.email.tasks import on_domain_event as email_on_domain_event
 from core import events
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 from integrations.tasks import on_domain_event
 from operations import celery_hooks
 
@@ -19,6 +19,12 @@ TASK_MODULES = ["knowledge_base.tasks", "integrations.tasks", "privacy.tasks",
                 "reporting.fact_tasks", "reporting.tasks",
                 "handoff.tasks", "bot.channels.email.tasks", "training.candidate_tasks",
                 "operations.backup_tasks"]
+
+
+def visibility_timeout(settings: Settings) -> int:
+    # Training's limit is a setting: however high it is set, it stays covered.
+    return max(settings.broker_visibility_timeout_seconds,
+               settings.training_time_limit_seconds + 600)
 
 
 def create_celery() -> Celery:
@@ -31,10 +37,18 @@ def create_celery() -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
+        # Redis hands an unacknowledged task to another worker after this; a task still
+        # running must never be started twice (the sweeps below recover lost ones sooner).
+        broker_transport_options={"visibility_timeout": visibility_timeout(settings)},
         beat_schedule={
+            # The sweeps: a task lost with a killed worker is redone by them (settings).
             "reconcile-kb-index": {
                 "task": "knowledge_base.reconcile_index",
-                "schedule": 300.0,
+                "schedule": settings.kb_reconcile_seconds,
+            },
+            "resend-unsent-email": {
+                "task": "email.resend_unsent",
+                "schedule": settings.email_resend_sweep_seconds,
             },
             "retry-due-webhooks": {
                 "task": "integrations.retry_due_webhooks",

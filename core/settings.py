@@ -142,6 +142,21 @@ class Settings(BaseSettings):
     backup_retention_days: int = 14  # the newest backup is kept however old; 0 keeps all
     backup_interval_hours: float = 24.0  # the worker's scheduled backup; 0 turns it off
 
+    # Worker recovery sweeps
+    # A task lost with a killed worker is never redelivered by the embedded broker (Redis:
+    # only after the visibility timeout); beat sweeps redo what it left undone.
+    email_resend_sweep_seconds: float = 180.0  # period of email.resend_unsent
+    # A send holds its e-mail this long before another attempt may take it over; longer
+    # than the send task's time limit (120 s), so a slow send is never doubled.
+    email_send_lease_seconds: int = 180
+    # Unsent e-mails younger than this are left to the send already queued for them.
+    email_resend_after_seconds: int = 90
+    email_resend_within_hours: int = 72  # older unsent e-mails are left for an operator
+    kb_reconcile_seconds: float = 300.0  # period of knowledge_base.reconcile_index
+    # Redis redelivers an unacknowledged task after this: longer than any task may run
+    # (the scheduled backup: 3 h 5 min; training: training_time_limit_seconds + 90 s).
+    broker_visibility_timeout_seconds: int = 4 * 3600
+
     def model_post_init(self, _context: object) -> None:
         data = self.data_dir
         if not self.database_url:

@@ -299,9 +299,16 @@ class CsatRating(Base):
 
 
 class EmailMessage(Base):
-    """Every e-mail in or out, by Message-ID, so replies thread onto their ticket."""
+    """Every e-mail in or out, by Message-ID, so replies thread onto their ticket.
+
+    An outbound row also records its delivery (bot/channels/email/outbound.py): a send
+    claims it for a lease from `claimed_at`, so a retry and the resend sweep never both
+    talk to the relay; `sent_at` or `failed_at` (a permanent refusal) ends it.
+    """
 
     __tablename__ = "email_messages"
+    # The resend sweep's scan: unsent outbound rows by age.
+    __table_args__ = (Index("ix_email_messages_unsent", "direction", "sent_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[str] = mapped_column(String(300), unique=True)
@@ -314,6 +321,13 @@ class EmailMessage(Base):
     chat_message_id: Mapped[int | None] = mapped_column(
         ForeignKey("messages.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # After a temporary refusal: the retry is due then, and the sweep leaves the row alone.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 class Notification(Base):

@@ -478,7 +478,9 @@ class ConversationSim:
             "message_id": mid, "ticket_id": self.ticket.id, "direction": direction,
             "in_reply_to": self.last_email_id, "subject": subject[:300],
             "sender": (self.email or "") if direction == "inbound" else f"support@{MAIL_DOMAIN}",
-            "chat_message_id": message_id, "created_at": self.t})
+            "chat_message_id": message_id, "created_at": self.t,
+            # Delivered long ago: the resend sweep must not mail seeded customers.
+            "sent_at": self.t if direction == "outbound" else None})
         self.last_email_id = mid
 
     # ticket history (handoff.history.record)

@@ -85,3 +85,14 @@ def test_tasks_are_sent_after_commit_and_never_after_rollback(db_url):
     with pytest.raises(RuntimeError):
         failing_request()
     assert task.sent == [(1,)]
+
+
+def test_redis_never_redelivers_a_task_that_may_still_be_running():
+    from app.worker import celery_app
+
+    celery_app.loader.import_default_modules()
+    timeout = celery_app.conf.broker_transport_options["visibility_timeout"]
+    limits = {name: task.time_limit for name, task in celery_app.tasks.items()
+              if not name.startswith("celery.")}
+    assert "training.train_model" in limits and "email.send" in limits
+    assert all(limit is not None and limit < timeout for limit in limits.values()), limits

@@ -5,20 +5,32 @@ Every outgoing e-mail is the copy of one transcript message. `queue_message` rec
 Message-ID fixed there, so a retried send carries the same id and the customer's reply
 threads onto the ticket whichever attempt got through. The SMTP conversation itself runs
 in a Celery task after commit (bot.channels.email.tasks), never inside a transaction.
+
+Each row also records its delivery, so an e-mail goes out once however many tasks try:
+an attempt first `claim`s the row (one conditional UPDATE: unsent, not refused, and nobody
+else's lease running), then talks to the relay, then marks it `sent` / `failed`, or
+`release`s it for a retry. A worker killed mid-send leaves its claim to expire; the resend
+sweep (`due_for_resend`) picks up such rows, and rows whose send task never ran at all.
+One window is left, as with any SMTP client: killed after the relay accepted the e-mail
+but before marking it sent, the e-mail goes out again (with the same Message-ID).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.message import EmailMessage as MimeMessage
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, Update, or_, select, update
 from sqlalchemy.orm import Session
 
 from conversations import service as conversations
 from conversations.models import Conversation, Message, SenderType
 from core.auth.models import User
+from core.database import utcnow
 from core.settings import get_settings
 from handoff import csat
 from handoff.models import EmailMessage as EmailRecord
@@ -29,6 +41,9 @@ log = logging.getLogger(__name__)
 OUTBOUND = "outbound"
 ACKNOWLEDGEMENT_KIND = "email_acknowledgement"
 MAX_REFERENCES = 20  # enough to thread; long chains bloat the header
+# Attempts before a temporarily refused e-mail is given up (the backoff spans ~14 h).
+MAX_ATTEMPTS = 21
+SWEEP_BATCH = 500
 
 
 def mail_domain() -> str:
@@ -143,3 +158,70 @@ def _body(session: Session, ticket: Ticket, message: Message) -> str:
             parts.append(f"{agent.display_name}")
     parts.append(f"-- \nTicket #{ticket.id}. Reply to this e-mail to add to it.")
     return "\n\n".join(parts) + "\n"
+
+
+@dataclass(frozen=True)
+class Claim:
+    at: datetime  # the lease's start, also what identifies this attempt's hold
+    attempt: int  # 1 for the first attempt
+
+
+def claim(session: Session, record_id: int, now: datetime | None = None) -> Claim | None:
+    """Take the e-mail for one attempt, or None: already sent, refused, or held by another
+    attempt whose lease is running. Of two attempts at the same moment exactly one wins."""
+    now = now or utcnow()
+    lease = timedelta(seconds=get_settings().email_send_lease_seconds)
+    taken = _update(session, update(EmailRecord).where(
+        EmailRecord.id == record_id, EmailRecord.direction == OUTBOUND,
+        EmailRecord.sent_at.is_(None), EmailRecord.failed_at.is_(None),
+        or_(EmailRecord.claimed_at.is_(None), EmailRecord.claimed_at < now - lease),
+    ).values(claimed_at=now, attempts=EmailRecord.attempts + 1))
+    if not taken:
+        return None
+    attempt = session.scalar(select(EmailRecord.attempts).where(EmailRecord.id == record_id))
+    return Claim(now, int(attempt or 1))
+
+
+def mark_sent(session: Session, record_id: int, now: datetime | None = None) -> None:
+    _update(session, update(EmailRecord).where(EmailRecord.id == record_id).values(
+        sent_at=now or utcnow(), claimed_at=None, next_attempt_at=None, last_error=None))
+
+
+def mark_failed(session: Session, record_id: int, error: str,
+                now: datetime | None = None) -> None:
+    """Never to be sent: the relay refused it for good, or there is nothing left to send."""
+    _update(session, update(EmailRecord).where(EmailRecord.id == record_id).values(
+        failed_at=now or utcnow(), claimed_at=None, next_attempt_at=None,
+        last_error=error[:500]))
+
+
+def release(session: Session, record_id: int, held: Claim, retry_at: datetime,
+            error: str) -> None:
+    """Give the e-mail back after a temporary refusal; the retry is due at `retry_at`.
+    Only this attempt's hold is released (another may have taken over an expired lease)."""
+    _update(session, update(EmailRecord).where(
+        EmailRecord.id == record_id, EmailRecord.claimed_at == held.at,
+    ).values(claimed_at=None, next_attempt_at=retry_at, last_error=error[:500]))
+
+
+def due_for_resend(session: Session, now: datetime | None = None) -> list[int]:
+    """Unsent e-mails no attempt is looking after: never claimed a while after they were
+    queued (the task was lost before it ran), claimed by an attempt whose lease ran out (its
+    worker died), or released for a retry that is overdue (the retry was lost)."""
+    now = now or utcnow()
+    settings = get_settings()
+    grace = timedelta(seconds=settings.email_resend_after_seconds)
+    lease = timedelta(seconds=settings.email_send_lease_seconds)
+    return list(session.scalars(select(EmailRecord.id).where(
+        EmailRecord.direction == OUTBOUND,
+        EmailRecord.sent_at.is_(None), EmailRecord.failed_at.is_(None),
+        EmailRecord.created_at < now - grace,
+        EmailRecord.created_at > now - timedelta(hours=settings.email_resend_within_hours),
+        or_(EmailRecord.claimed_at.is_(None), EmailRecord.claimed_at < now - lease),
+        or_(EmailRecord.next_attempt_at.is_(None), EmailRecord.next_attempt_at < now - grace),
+    ).order_by(EmailRecord.id).limit(SWEEP_BATCH)))
+
+
+def _update(session: Session, statement: Update) -> bool:
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return bool(cast(CursorResult[Any], result).rowcount)
