@@ -126,12 +126,16 @@ def sync_article(session: Session, article_id: int) -> str:
 class Drift:
     missing: list[int]  # published, not in the index
     stale: list[int]  # in the index, no longer published
-    changed: list[int]  # in both, but the indexed text differs from the article
+    changed: list[int]  # in both, but the indexed chunks differ from the article's
     index_present: bool
+    # False when the entries are current but the manifest is not: a save killed between
+    # its renames. Readers reload on a new manifest, so they would keep the old index.
+    manifest_current: bool = True
 
     @property
     def clean(self) -> bool:
-        return self.index_present and not (self.missing or self.stale or self.changed)
+        return self.index_present and self.manifest_current and not (
+            self.missing or self.stale or self.changed)
 
 
 def check(session: Session) -> Drift:
@@ -145,13 +149,17 @@ def check(session: Session) -> Drift:
         indexed.setdefault(entry.article_id, []).append(entry)
     changed = []
     for article_id in set(published) & set(indexed):
-        expected = sorted((e.id, e.text) for e in article_entries(
-            published[article_id], settings.kb_chunk_max_chars))
-        if sorted((e.id, e.text) for e in indexed[article_id]) != expected:
+        # Whole entries, not only the text: a missed sync after a slug, category or locale
+        # change leaves the text as it was.
+        expected = sorted(article_entries(published[article_id], settings.kb_chunk_max_chars),
+                          key=lambda e: e.id)
+        if sorted(indexed[article_id], key=lambda e: e.id) != expected:
             changed.append(article_id)
+    current = index.manifest.fingerprint == fingerprint(list(published.values()),
+                                                        index.manifest.model)
     return Drift(missing=sorted(set(published) - set(indexed)),
                  stale=sorted(set(indexed) - set(published)),
-                 changed=sorted(changed), index_present=True)
+                 changed=sorted(changed), index_present=True, manifest_current=current)
 
 
 def reconcile(session: Session) -> Drift:
@@ -162,9 +170,23 @@ def reconcile(session: Session) -> Drift:
             len(drift.missing) + len(drift.stale) + len(drift.changed) > REBUILD_ABOVE_DRIFT):
         rebuild_index(session)
         return drift
-    for article_id in [*drift.missing, *drift.stale, *drift.changed]:
-        sync_article(session, article_id)
+    articles = [*drift.missing, *drift.stale, *drift.changed]
+    for article_id in articles:
+        sync_article(session, article_id)  # each rewrites the manifest too
+    if not articles and not drift.manifest_current:
+        _rewrite_manifest(session)
     return drift
+
+
+def _rewrite_manifest(session: Session) -> None:
+    settings = get_settings()
+    with write_lock(settings.index_dir):
+        index = _load_current()
+        if index is None:
+            return
+        index.set_fingerprint(fingerprint(published_articles(session), index.manifest.model),
+                              datetime.now(UTC).isoformat())
+        index.save(settings.index_dir)
 
 
 def index_is_current(session: Session) -> bool:

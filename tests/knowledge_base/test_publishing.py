@@ -106,3 +106,52 @@ def test_an_index_in_an_old_format_answers_nothing_until_reconciled(db_url, priv
         assert not indexing.check(s).index_present
         indexing.reconcile(s)
     assert retrieval.search("how do loyalty points work")[0].slug == "loyalty"
+
+
+def test_a_sync_run_twice_changes_nothing(db_url, private_index):
+    """A redelivered or duplicated sync task: the same chunks, once each."""
+    article = _create("gift-cards", "Gift cards", "Gift cards are valid for two years.",
+                      ["do gift cards expire"])
+    with session_scope() as s:
+        service.change_status(s, article, ArticleStatus.PUBLISHED, 1, None)
+    sync_article_task(article)
+    first = VectorIndex.load(private_index)
+    chunks = len(first.entries)
+    assert sync_article_task(article) == f"removed {chunks}, added {chunks}"
+    again = VectorIndex.load(private_index)
+    assert again.entries == first.entries and again.size == first.size == chunks
+    with session_scope() as s:
+        assert indexing.check(s).clean
+
+
+def test_reconcile_repairs_a_lost_sync_that_left_the_text_unchanged(db_url, private_index):
+    article = _create("returns", "Returns", "Return within 30 days.", [])
+    with session_scope() as s:
+        service.change_status(s, article, ArticleStatus.PUBLISHED, 1, None)
+    sync_article_task(article)
+    with session_scope() as s:  # the sync for this edit was lost with its worker
+        service.update_article(s, article, service.ArticleInput(
+            title="Returns", body="Return within 30 days.", category="orders"), 2, None)
+    with session_scope() as s:
+        assert indexing.check(s).changed == [article]
+        indexing.reconcile(s)
+    assert {e.category for e in VectorIndex.load(private_index).entries.values()} == {
+        "orders"}
+
+
+def test_reconcile_repairs_a_save_killed_before_its_manifest(db_url, private_index):
+    import json
+
+    article = _create("warranty", "Warranty", "Two years on every appliance.", [])
+    with session_scope() as s:
+        service.change_status(s, article, ArticleStatus.PUBLISHED, 1, None)
+    sync_article_task(article)
+    manifest = private_index / "manifest.json"
+    data = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**data, "fingerprint": "from the save before"}))
+    with session_scope() as s:
+        drift = indexing.check(s)
+        assert not drift.manifest_current and not drift.clean
+        indexing.reconcile(s)
+    with session_scope() as s:
+        assert indexing.check(s).clean
