@@ -1,20 +1,27 @@
-"""`tandem bot run`: keep one Rasa server answering, and switch models with zero downtime.
+"""`tandem bot run`: keep N Rasa servers answering, and switch models with zero downtime.
 
 Rasa's `PUT /model` loads synchronously (the server stops answering meanwhile) and leaks
-memory per swap, so a new live model gets a new process instead:
+memory per swap, so a new live model gets new processes instead:
 
-1. the runner starts Rasa on the configured port with the live model (the registry's live
-   pointer names it; the default model of `tandem bot train` until something is promoted);
+1. the runner starts `rasa_servers` Rasa servers (TANDEM_RASA_SERVERS, default 1; the first
+   on the configured port, the others on free ports) with the live model (the registry's live
+   pointer names it; the default model of `tandem bot train` until something is promoted),
+   and names every one that answers in var/rasa/active.json, which the api's Rasa client
+   reads and spreads conversations over;
 2. every few seconds it compares the live pointer's Rasa model with the one being served
    (and re-syncs the pointer from the database, in case a promoting process died before
    writing it);
-3. on a change it starts a second Rasa on another port with the new model, waits until it
-   answers (/status names the model and a /model/parse works), then points the platform at it
-   (var/rasa/active.json, which the api's Rasa client reads), waits for requests in flight
-   on the old server to finish (the api's Rasa timeout + 2 s), and stops the old one.
-   If the new server does not come up, the old one keeps serving and the attempt is retried
-   after a back-off;
-4. if the serving process dies, it is started again (with back-off).
+3. on a change it starts N new servers on other ports with the new model, waits until all of
+   them answer (/status names the model and a /model/parse works), then points the platform
+   at them, waits for requests in flight on the old servers to finish (the api's Rasa timeout
+   + 2 s; a call refused by a stopped server goes to a new one), and stops the old ones. If
+   a new server does not come up, the old ones keep serving and the attempt is retried after
+   a back-off;
+4. a server that dies is dropped from active.json at once (the others keep serving) and
+   started again with back-off.
+
+With several servers, TANDEM_RASA_LOCK_STORE_URL (Redis) gives them one lock store, so a
+conversation's messages are handled one at a time whichever server gets them.
 
 The runner itself never exits on its own (honcho stops everything when one process exits);
 SIGTERM / SIGINT stop it and every Rasa it started.
@@ -46,6 +53,10 @@ POLL_SECONDS = 2.0
 SYNC_SECONDS = 10.0
 START_TIMEOUT_SECONDS = 600.0
 RETRY_SECONDS = 60.0
+FIRST_BACKOFF_SECONDS = 2.0
+MAX_BACKOFF_SECONDS = 60.0
+DRAIN_MARGIN_SECONDS = 2.0  # beyond the api's Rasa timeout, for calls in flight on the old
+STABLE_SECONDS = 120.0  # a server that ran this long starts its next back-off from scratch
 _PR_SET_PDEATHSIG = 1
 
 
@@ -111,13 +122,27 @@ class RasaServer:
             self.process.wait()
 
 
+@dataclass
+class Slot:
+    """One of the N servers: the one answering, or the one being started in its place."""
+
+    index: int
+    server: RasaServer | None = None
+    starting: RasaServer | None = None
+    retry_at: float = 0.0
+    delay: float = field(default_factory=lambda: FIRST_BACKOFF_SECONDS)
+
+
 class Runner:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
-        self.current: RasaServer | None = None
+        self.count = max(1, self.settings.rasa_servers)
+        self.slots: list[Slot] = []
+        self.model: Path | None = None  # what the slots serve
         self.stopping = False
         self.failed: dict[str, float] = {}  # model -> when its start last failed
         self._last_sync = 0.0
+        self._published: tuple[str, ...] | None = None
 
     # -- which model ---------------------------------------------------------------------
     def default_model(self) -> Path:
@@ -151,76 +176,125 @@ class Runner:
         process = subprocess.Popen(argv, preexec_fn=_die_with_parent)  # noqa: S603 - fixed argv
         return RasaServer(model, port, process)
 
-    def wait_until_answering(self, server: RasaServer) -> bool:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while time.monotonic() < deadline and not self.stopping:
-            if not server.alive():
-                return False
-            if server.answers():
-                return True
-            time.sleep(1.0)
-        return False
-
-    def next_port(self) -> int:
+    def port_for(self, index: int) -> int:
+        """The first server takes the configured port when it is free."""
         configured = self.settings.rasa_port
-        if self.current is not None and self.current.port != configured \
-                and port_is_free(configured):
+        if index == 0 and port_is_free(configured):
             return configured
         return free_port()
 
+    @property
+    def answering(self) -> list[RasaServer]:
+        return [slot.server for slot in self.slots if slot.server is not None]
+
+    def publish(self) -> None:
+        """Name the answering servers in active.json (only when the set changed)."""
+        servers = self.answering
+        urls = tuple(server.url for server in servers)
+        if urls == self._published:
+            return
+        self._published = urls
+        if servers and self.model is not None:
+            write_active(list(urls), self.model, [s.process.pid for s in servers])
+            log.info("Rasa answering on %s", ", ".join(urls))
+        else:
+            clear_active()  # none answers: the api falls back to the configured URL
+
+    def tend(self, restart: bool = True) -> None:
+        """Notice servers that died or came up; start missing ones when their back-off ends."""
+        assert self.model is not None
+        now = time.monotonic()
+        for slot in self.slots:
+            if slot.server is not None and not slot.server.alive():
+                log.error("Rasa on %s exited with %s; the others keep serving",
+                          slot.server.url, slot.server.process.returncode)
+                slot.server = None
+                slot.retry_at = now + slot.delay
+                slot.delay = min(slot.delay * 2, MAX_BACKOFF_SECONDS)
+            elif slot.server is not None and now - slot.server.started > STABLE_SECONDS:
+                # It ran long enough: a later death starts the back-off over.
+                slot.delay = FIRST_BACKOFF_SECONDS
+            if slot.starting is not None:
+                server = slot.starting
+                if not server.alive() or now - server.started > START_TIMEOUT_SECONDS:
+                    log.warning("Rasa on port %d did not start; retrying in %.0f s",
+                                server.port, slot.delay)
+                    server.stop()
+                    slot.starting = None
+                    slot.retry_at = now + slot.delay
+                    slot.delay = min(slot.delay * 2, MAX_BACKOFF_SECONDS)
+                elif server.answers():
+                    slot.server, slot.starting = server, None
+            if restart and slot.server is None and slot.starting is None \
+                    and now >= slot.retry_at and not self.stopping:
+                slot.starting = self.start(self.model, self.port_for(slot.index))
+        self.publish()
+
     def serve_first(self) -> None:
-        """The first server, on the configured port; restarted with back-off until it runs."""
-        delay = 2.0
+        """Start the N servers; returns once one answers (the rest join as they come up)."""
+        self.model = self.desired_model()
+        self.slots = [Slot(i) for i in range(self.count)]
         while not self.stopping:
-            model = self.desired_model()
-            server = self.start(model, self.settings.rasa_port)
-            if self.wait_until_answering(server):
-                self.current = server
-                write_active(server.url, model, server.process.pid)
-                log.info("Rasa answering on %s with %s", server.url, model.name)
+            self.tend()
+            if self.answering:
                 return
-            server.stop()
-            if self.stopping:
-                return
-            log.warning("Rasa did not start; retrying in %.0f s", delay)
-            time.sleep(delay)
-            delay = min(delay * 2, 60.0)
+            time.sleep(1.0)
 
     def switch_to(self, model: Path) -> bool:
-        """Start a second server on `model`, move traffic to it, then stop the old one."""
-        old = self.current
-        assert old is not None
-        server = self.start(model, self.next_port())
-        if not self.wait_until_answering(server):
-            log.error("Rasa on %s did not come up; %s keeps serving", model.name, old.model.name)
-            server.stop()
+        """Start N servers on `model`, move traffic to them, then stop the old ones."""
+        old = self.slots
+        new = [Slot(i, starting=self.start(model, self.port_for(i))) for i in range(self.count)]
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not self.stopping and time.monotonic() < deadline:
+            self.tend(restart=False)  # the old ones keep serving; one that dies is dropped
+            for slot in new:
+                if slot.starting is not None and slot.starting.alive() \
+                        and slot.starting.answers():
+                    slot.server, slot.starting = slot.starting, None
+            if all(slot.server is not None for slot in new) \
+                    or any(slot.starting is not None and not slot.starting.alive()
+                           for slot in new):
+                break
+            time.sleep(1.0)
+        if not all(slot.server is not None for slot in new):
+            log.error("Rasa on %s did not come up; %s keeps serving", model.name,
+                      self.model.name if self.model else "the old model")
+            for slot in new:
+                for server in (slot.server, slot.starting):
+                    if server is not None:
+                        server.stop()
             self.failed[str(model)] = time.monotonic()
             return False
-        write_active(server.url, model, server.process.pid)
-        self.current = server
-        log.info("switched Rasa to %s (%s); draining %s", model.name, server.url, old.url)
-        drain_until = time.monotonic() + self.settings.rasa_timeout_seconds + 2.0
+        self.slots, self.model = new, model
+        self.publish()
+        log.info("switched Rasa to %s; draining the old servers", model.name)
+        drain_until = (time.monotonic() + self.settings.rasa_timeout_seconds
+                       + DRAIN_MARGIN_SECONDS)
         while time.monotonic() < drain_until and not self.stopping:
-            time.sleep(0.5)
-        old.stop()
+            time.sleep(0.1)
+        for slot in old:
+            for server in (slot.server, slot.starting):
+                if server is not None:
+                    server.stop()
         return True
 
     def step(self) -> None:
-        assert self.current is not None
-        if not self.current.alive():
-            log.error("Rasa on %s exited with %s; starting it again", self.current.url,
-                      self.current.process.returncode)
-            clear_active()
-            self.current = None
-            self.serve_first()
-            return
+        self.tend()
+        if not self.answering:
+            return  # switching needs something serving meanwhile; restarts come first
         model = self.desired_model()
-        if model == self.current.model:
+        if model == self.model:
             return
         failed_at = self.failed.get(str(model))
         if failed_at is not None and time.monotonic() - failed_at < RETRY_SECONDS:
             return
         self.switch_to(model)
+
+    def stop_all(self) -> None:
+        for slot in self.slots:
+            for server in (slot.server, slot.starting):
+                if server is not None:
+                    server.stop()
 
     def run_forever(self) -> None:
         def stop(_signum: int, _frame: FrameType | None) -> None:
@@ -228,14 +302,13 @@ class Runner:
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        clear_active()  # a previous run's server is gone; the configured URL until ours answers
+        clear_active()  # a previous run's servers are gone; the configured URL until ours answer
         try:
             self.serve_first()
             while not self.stopping:
                 time.sleep(POLL_SECONDS)
-                if not self.stopping and self.current is not None:
+                if not self.stopping:
                     self.step()
         finally:
-            if self.current is not None:
-                self.current.stop()
+            self.stop_all()
             clear_active()

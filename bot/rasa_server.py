@@ -2,7 +2,9 @@
 
 Rasa keeps its conversation trackers in an SQL tracker store: by default a SQLite file of
 its own (Rasa's SQLAlchemy 1.4 and the platform's 2.x need not share a file); on
-PostgreSQL, the platform's database.
+PostgreSQL, the platform's database. With TANDEM_RASA_LOCK_STORE_URL set, Rasa's ticket
+locks live in Redis, so several Rasa servers sharing the tracker store still handle one
+conversation's messages one at a time, in order.
 """
 
 from __future__ import annotations
@@ -32,6 +34,26 @@ def tracker_store_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+def lock_store_config(settings: Settings) -> dict[str, Any] | None:
+    """Rasa 3.6's `lock_store` entry (rasa/core/lock_store.py: RedisLockStore takes the
+    host as `url`, then port, db, username, password, use_ssl); None = in memory."""
+    if not settings.rasa_lock_store_url:
+        return None
+    url = make_url(settings.rasa_lock_store_url)
+    if url.drivername not in ("redis", "rediss"):
+        raise ValueError(f"TANDEM_RASA_LOCK_STORE_URL must be a redis:// URL, "
+                         f"not {url.drivername}://")
+    config: dict[str, Any] = {"type": "redis", "url": url.host or "127.0.0.1",
+                              "port": url.port or 6379, "db": int(url.database or 0)}
+    if url.username:
+        config["username"] = url.username
+    if url.password:
+        config["password"] = url.password
+    if url.drivername == "rediss":
+        config["use_ssl"] = True
+    return config
+
+
 def write_config(settings: Settings | None = None) -> Path:
     """Write endpoints.yml and credentials.yml under var/rasa; returns that folder."""
     settings = settings or get_settings()
@@ -42,6 +64,9 @@ def write_config(settings: Settings | None = None) -> Path:
         "headers": {"Authorization": settings.action_secret()},
     }
     endpoints = {"action_endpoint": action, "tracker_store": tracker_store_config(settings)}
+    lock_store = lock_store_config(settings)
+    if lock_store is not None:
+        endpoints["lock_store"] = lock_store
     (folder / "endpoints.yml").write_text(yaml.safe_dump(endpoints, sort_keys=False))
     (folder / "credentials.yml").write_text(yaml.safe_dump({"rest": None}))
     return folder

@@ -59,6 +59,24 @@ class Settings(BaseSettings):
     rasa_venv: Path = PROJECT_ROOT / ".venv-rasa"
     # Shared secret Rasa sends to the action endpoint; generated per data dir when unset.
     action_token: SecretStr = SecretStr("")
+    # Rasa admission and several servers (bot/rasa_client.py)
+    # A Rasa call unanswered after rasa_timeout_seconds (above) makes the api ask the server's
+    # /status: answering = busy, keep waiting; not answering = down, hand off (bot_unavailable).
+    # Per api process and Rasa server, at most rasa_max_concurrent_calls messages are in Rasa
+    # at once: Rasa on 2 cores answers no more per second beyond about 8 in flight, each call
+    # just takes longer. The others wait in one queue of at most rasa_queue_limit; a message
+    # that finds it full is handed off at once (bot_queue_full), one still unanswered
+    # rasa_busy_limit_seconds after it was stored (queueing included) is handed off (bot_busy).
+    rasa_max_concurrent_calls: int = 8
+    rasa_queue_limit: int = 1000
+    rasa_busy_limit_seconds: float = 90.0
+    # A customer whose message has waited this long is told once that the answer is coming.
+    rasa_wait_notice_seconds: float = 5.0
+    # `tandem bot run` keeps this many Rasa servers answering (the first on rasa_port).
+    rasa_servers: int = 1
+    # Rasa's own lock store, which orders a conversation's messages across several Rasa
+    # servers (e.g. redis://127.0.0.1:6379/2); empty = in memory, enough for one server.
+    rasa_lock_store_url: str = ""
     models_dir_override: Path | None = Field(default=None, alias="TANDEM_MODELS_DIR")
 
     embedding_model_dir: str = Field(default_factory=_default_model_dir)

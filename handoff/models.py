@@ -58,7 +58,9 @@ class HandoffReason(StrEnum):
     LOW_NLU_CONFIDENCE = "low_nlu_confidence"
     LOW_KB_SCORE = "low_kb_score"
     REPEATED_FALLBACK = "repeated_fallback"
-    BOT_UNAVAILABLE = "bot_unavailable"
+    BOT_UNAVAILABLE = "bot_unavailable"  # Rasa down: refused, failing /status, 5xx
+    BOT_BUSY = "bot_busy"  # Rasa answers /status but not this message within the limit
+    BOT_QUEUE_FULL = "bot_queue_full"  # too many messages already waiting for Rasa
     AGENT_OPENED = "agent_opened"
     FRUSTRATION = "frustration"
     LANGUAGE = "language"
