@@ -2,24 +2,40 @@
 
 1. Store the message (its own transaction: once accepted, it is never lost).
 2. If a human has the conversation, stop: agents see it live.
-3. Otherwise ask Rasa; store the bot's replies, and hand off when the bot says so.
-4. If Rasa is down or too slow, tell the customer and hand off (reason bot_unavailable).
+3. Otherwise ask Rasa (bot/rasa_client.py: a bounded number of calls at once, the rest
+   queue); store the bot's replies, and hand off when the bot says so. Within this process a
+   conversation's messages go to Rasa one at a time, in the order they were stored.
+4. A message still waiting after `rasa_wait_notice_seconds` gets the customer one notice
+   that the answer is coming (once per wait, however many messages wait).
+5. If Rasa is down, tell the customer and hand off (reason bot_unavailable); if it is busy
+   past `rasa_busy_limit_seconds`, or too many messages already wait, likewise with reason
+   bot_busy or bot_queue_full.
+
+A retried send (same client_message_id) is stored once; the retry gets the stored turn: the
+message and the replies that followed it (waiting for them first if this process is still
+answering it).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
-from typing import Any
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from bot.rasa_client import BotUnavailable, get_rasa_client
+from bot.rasa_client import BotUnavailable, RasaBusy, RasaQueueFull, get_rasa_client
 from conversations import service as conversations
 from conversations.identity import CustomerIdentity
 from conversations.models import ConversationStatus, Message, SenderType
+from core import metrics
 from core.database import session_scope
+from core.settings import get_settings
 from handoff import service as handoff
 from handoff.models import HandoffReason
 from knowledge_base import gaps as kb_gaps
@@ -30,6 +46,21 @@ BOT_UNAVAILABLE_TEXT = (
     "Sorry, our assistant is unavailable right now. I've passed your message to our support "
     "team."
 )
+BOT_BUSY_TEXT = (
+    "Sorry, our assistant is taking too long to answer right now. I've passed your message to "
+    "our support team."
+)
+WAIT_TEXT = "One moment… our assistant is busy right now and will answer shortly."
+
+_REASONS: dict[type[BotUnavailable], str] = {
+    RasaBusy: HandoffReason.BOT_BUSY,
+    RasaQueueFull: HandoffReason.BOT_QUEUE_FULL,
+}
+# The bot's own reply kinds (the tandem custom payload), as message-path metrics.
+_PATHS = {"handoff": "handed_off", "clarify": "clarified"}
+RECORD_ATTEMPTS = 3
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,6 +76,100 @@ class TurnResult:
     replies: list[dict[str, Any]]
     conversation_status: str
     duplicate: bool = False
+
+
+# -- one conversation's messages, in order --------------------------------------------------
+
+@dataclass(eq=False)
+class _Conversation:
+    """This process's messages of one conversation that are being stored or answered."""
+
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    accepting: int = 0  # being stored now: one of them may get a smaller id than those waiting
+    pending: set[int] = field(default_factory=set)  # stored, waiting for or in their turn
+    running: int | None = None
+    noticed: bool = False  # told "one moment" during the current wait
+    handed_off: bool = False  # a turn here handed it off: later ones need not ask Rasa
+
+
+class _Conversations:
+    def __init__(self) -> None:
+        self._by_id: dict[str, _Conversation] = {}
+
+    def enter(self, conversation_id: str) -> _Conversation:
+        state = self._by_id.setdefault(conversation_id, _Conversation())
+        state.accepting += 1
+        return state
+
+    async def accepted(self, conversation_id: str, state: _Conversation,
+                       message_id: int | None) -> None:
+        """Stored (or not): in the same step the message joins the line for its turn."""
+        async with state.changed:
+            state.accepting -= 1
+            if message_id is not None:
+                state.pending.add(message_id)
+            state.changed.notify_all()
+        self._forget_if_idle(conversation_id, state)
+
+    async def turn(self, state: _Conversation, message_id: int) -> None:
+        """Wait until every earlier message of the conversation has had its turn."""
+        async with state.changed:
+            await state.changed.wait_for(
+                lambda: state.running is None and state.accepting == 0
+                and min(state.pending) == message_id)
+            state.running = message_id
+
+    async def done(self, conversation_id: str, state: _Conversation, message_id: int) -> None:
+        async with state.changed:
+            state.pending.discard(message_id)
+            if state.running == message_id:
+                state.running = None
+            state.changed.notify_all()
+        self._forget_if_idle(conversation_id, state)
+
+    async def finished(self, state: _Conversation, message_id: int) -> None:
+        """Wait until this process is done with `message_id` (at once if it never had it)."""
+        async with state.changed:
+            await state.changed.wait_for(lambda: message_id not in state.pending)
+
+    def _forget_if_idle(self, conversation_id: str, state: _Conversation) -> None:
+        if not state.accepting and not state.pending and \
+                self._by_id.get(conversation_id) is state:
+            del self._by_id[conversation_id]
+
+
+_registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Conversations] = \
+    weakref.WeakKeyDictionary()
+
+
+def _conversations() -> _Conversations:
+    # asyncio conditions belong to one loop; tests start a loop per app.
+    loop = asyncio.get_running_loop()
+    registry = _registries.get(loop)
+    if registry is None:
+        registry = _registries[loop] = _Conversations()
+    return registry
+
+
+# -- database steps (each its own transaction, in a worker thread) --------------------------
+
+def _transient(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return exc.connection_invalidated or "database is locked" in text
+
+
+async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """Record what Rasa answered even through a moment of database contention (SQLite's
+    write lock held past its busy timeout): the client's retry could not bring it back."""
+    for attempt in range(1, RECORD_ATTEMPTS + 1):
+        try:
+            return await run_in_threadpool(fn, *args)
+        except OperationalError as exc:
+            if attempt == RECORD_ATTEMPTS or not _transient(exc):
+                raise
+            log.warning("database busy while recording a bot turn; trying again")
+            await asyncio.sleep(0.5 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _accept(conversation_id: str, token: str | None, text: str,
@@ -102,35 +227,145 @@ def _handoff_notices(session: Session, conversation_id: str,
             if m.sender_type == SenderType.SYSTEM and m.meta.get("kind") in ("queued", "away")]
 
 
-def _record_bot_unavailable(conversation_id: str, why: str) -> tuple[list[dict[str, Any]], str]:
+def _record_bot_unavailable(conversation_id: str, reason: str, why: str) -> tuple[
+        list[dict[str, Any]], str]:
     with session_scope() as session:
         conversation = conversations.get_conversation(session, conversation_id)
+        if conversation.status != ConversationStatus.BOT:
+            return [], conversation.status  # someone else handed it off meanwhile
+        text = BOT_UNAVAILABLE_TEXT if reason == HandoffReason.BOT_UNAVAILABLE else BOT_BUSY_TEXT
         notice = conversations.add_message(
-            session, conversation, sender_type=SenderType.SYSTEM, body=BOT_UNAVAILABLE_TEXT,
-            meta={"reason": HandoffReason.BOT_UNAVAILABLE, "detail": why})
-        handoff.hand_off(session, conversation,
-                         handoff.HandoffSignal(reason=HandoffReason.BOT_UNAVAILABLE))
+            session, conversation, sender_type=SenderType.SYSTEM, body=text,
+            meta={"reason": reason, "detail": why})
+        handoff.hand_off(session, conversation, handoff.HandoffSignal(reason=reason))
         stored = [notice, *_handoff_notices(session, conversation.id, [notice])]
         return [conversations.message_to_dict(m) for m in stored], conversation.status
+
+
+def _record_wait_notice(conversation_id: str) -> dict[str, Any] | None:
+    with session_scope() as session:
+        conversation = conversations.get_conversation(session, conversation_id)
+        if conversation.status != ConversationStatus.BOT:
+            return None
+        notice = conversations.add_message(
+            session, conversation, sender_type=SenderType.SYSTEM, body=WAIT_TEXT,
+            meta={"kind": "waiting"})
+        return conversations.message_to_dict(notice)
+
+
+def _stored_turn(conversation_id: str, message_id: int) -> tuple[list[dict[str, Any]], str]:
+    """What followed a customer message: the replies up to the customer's next message."""
+    with session_scope() as session:
+        conversation = conversations.get_conversation(session, conversation_id)
+        replies: list[dict[str, Any]] = []
+        for message in conversations.transcript(session, conversation_id, after_id=message_id):
+            if message.sender_type == SenderType.CUSTOMER:
+                break
+            replies.append(conversations.message_to_dict(message))
+        return replies, conversation.status
+
+
+# -- the turn ---------------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class _Waiting:
+    """One message's wait for Rasa, as the notice timer sees it."""
+
+    recording: bool = False  # the answer (or hand-off) is being stored: too late for a notice
+    notice: asyncio.Task[dict[str, Any] | None] | None = None
+
+
+async def _ask_bot(conversation_id: str, state: _Conversation, message: dict[str, Any],
+                   deadline: float, waiting: _Waiting) -> tuple[list[dict[str, Any]], str]:
+    registry = _conversations()
+    try:
+        await registry.turn(state, message["id"])
+        if state.handed_off:
+            metrics.count_message("human")
+            return [], ConversationStatus.HUMAN
+        try:
+            replies = await get_rasa_client().send_message(
+                conversation_id, message["text"], {"message_id": message["id"]},
+                deadline=deadline)
+        except BotUnavailable as exc:
+            reason = _REASONS.get(type(exc), HandoffReason.BOT_UNAVAILABLE)
+            log.warning("no bot answer for conversation %s (%s): %s", conversation_id, reason,
+                        exc.message)
+            await _stop_notice(waiting)
+            stored, status = await _in_thread(_record_bot_unavailable, conversation_id,
+                                               reason, exc.message)
+            metrics.count_message(reason)
+        else:
+            await _stop_notice(waiting)
+            stored, status = await _in_thread(_record_bot_turn, conversation_id, replies)
+            metrics.count_message(_path_of(stored, status))
+            state.noticed = False  # answered: the next wait may have its own notice
+        if status != ConversationStatus.BOT:
+            state.handed_off = True
+        return stored, status
+    finally:
+        await registry.done(conversation_id, state, message["id"])
+
+
+def _path_of(stored: list[dict[str, Any]], status: str) -> str:
+    if not stored:
+        return "human" if status != ConversationStatus.BOT else "no_reply"
+    kinds = {r["meta"].get("kind") for r in stored if r["sender_type"] == SenderType.BOT}
+    return next((path for kind, path in _PATHS.items() if kind in kinds), "answered")
+
+
+async def _stop_notice(waiting: _Waiting) -> None:
+    """No notice after this point; one being stored goes before the answer."""
+    waiting.recording = True
+    if waiting.notice is not None:
+        await asyncio.wait({waiting.notice})
 
 
 async def handle_customer_message(
     conversation_id: str, token: str | None, text: str, client_message_id: str | None = None,
     identity: CustomerIdentity | None = None,
 ) -> TurnResult:
-    accepted = await run_in_threadpool(_accept, conversation_id, token, text, client_message_id,
-                                       identity)
-    if not accepted.created:
-        return TurnResult(accepted.message, [], "unchanged", duplicate=True)
-    if not accepted.bot_active:
-        return TurnResult(accepted.message, [], ConversationStatus.HUMAN)
+    settings = get_settings()
+    loop = asyncio.get_running_loop()
+    registry = _conversations()
+    state = registry.enter(conversation_id)
     try:
-        replies = await get_rasa_client().send_message(
-            conversation_id, accepted.message["text"], {"message_id": accepted.message["id"]})
-    except BotUnavailable as exc:
-        log.warning("rasa unavailable for conversation %s: %s", conversation_id, exc.message)
-        stored, status = await run_in_threadpool(
-            _record_bot_unavailable, conversation_id, exc.message)
-        return TurnResult(accepted.message, stored, status)
-    stored, status = await run_in_threadpool(_record_bot_turn, conversation_id, replies)
-    return TurnResult(accepted.message, stored, status)
+        accepted = await run_in_threadpool(_accept, conversation_id, token, text,
+                                           client_message_id, identity)
+    except BaseException:
+        await registry.accepted(conversation_id, state, None)
+        raise
+    message = accepted.message
+    asks_bot = accepted.created and accepted.bot_active
+    await registry.accepted(conversation_id, state, message["id"] if asks_bot else None)
+    if not accepted.created:
+        await registry.finished(state, message["id"])
+        replies, status = await run_in_threadpool(_stored_turn, conversation_id, message["id"])
+        return TurnResult(message, replies, status, duplicate=True)
+    if not asks_bot:
+        metrics.count_message("human")
+        return TurnResult(message, [], ConversationStatus.HUMAN)
+
+    # The deadline counts from the message being stored: queueing is part of the wait.
+    deadline = loop.time() + settings.rasa_busy_limit_seconds
+    waiting = _Waiting()
+    # A task of its own: the turn completes even if this request goes away meanwhile.
+    work = asyncio.ensure_future(_ask_bot(conversation_id, state, message, deadline, waiting))
+    done, _ = await asyncio.wait({work}, timeout=settings.rasa_wait_notice_seconds)
+    if not done and not waiting.recording and not state.noticed:
+        state.noticed = True
+        waiting.notice = asyncio.ensure_future(
+            run_in_threadpool(_record_wait_notice, conversation_id))
+    stored, status = await asyncio.shield(work)
+    return TurnResult(message, _notice_of(waiting) + stored, status)
+
+
+def _notice_of(waiting: _Waiting) -> list[dict[str, Any]]:
+    task = waiting.notice
+    if task is None or not task.done() or task.cancelled():
+        return []
+    if task.exception() is not None:  # the answer matters more than the notice
+        log.warning("the wait notice was not stored: %r", task.exception())
+        return []
+    notice = task.result()
+    return [notice] if notice else []
