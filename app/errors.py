@@ -8,11 +8,18 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import TandemError
 
 log = logging.getLogger(__name__)
+
+# Seconds a client should wait before retrying a 503 (with the same client_message_id, for a
+# customer message): the database's lock or pool frees up within about a second; a missing
+# dependency takes longer to come back.
+DATABASE_RETRY_AFTER = "1"
+DEPENDENCY_RETRY_AFTER = "5"
 
 
 def _field_of(loc: tuple[object, ...]) -> str | None:
@@ -31,7 +38,10 @@ def _is_transient(exc: OperationalError) -> bool:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TandemError)
     async def _tandem_error(_request: Request, exc: TandemError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=exc.headers())
+        headers = exc.headers()
+        if exc.status_code == 503:
+            headers.setdefault("Retry-After", DEPENDENCY_RETRY_AFTER)
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -66,7 +76,16 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("database unavailable: %s", type(exc.orig).__name__)
         return JSONResponse({"code": "database_unavailable",
                              "message": "the database is busy or unreachable; retry shortly"},
-                            status_code=503, headers={"Retry-After": "1"})
+                            status_code=503, headers={"Retry-After": DATABASE_RETRY_AFTER})
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(_request: Request, exc: PoolTimeout) -> JSONResponse:
+        # Every connection of the pool stayed in use for pool_timeout: load, not a bug. A
+        # retry is safe (a customer message already stored is not stored twice).
+        log.warning("database pool exhausted: %s", exc)
+        return JSONResponse({"code": "database_unavailable",
+                             "message": "the database is busy; retry shortly"},
+                            status_code=503, headers={"Retry-After": DATABASE_RETRY_AFTER})
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
