@@ -287,11 +287,34 @@
     if (customerSignature) headers["X-Customer-Signature"] = customerSignature;
     return fetch(base + path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined })
       .then(function (r) {
-        return r.json().then(function (data) {
-          if (!r.ok) { var err = new Error(data.message || ("HTTP " + r.status)); err.status = r.status; throw err; }
+        // A proxy's error page is not JSON: keep the status, not the parse error.
+        return r.json().catch(function () { return {}; }).then(function (data) {
+          if (!r.ok) {
+            var err = new Error(data.message || ("HTTP " + r.status));
+            err.status = r.status; err.retryAfter = r.headers.get("Retry-After");
+            throw err;
+          }
           return data;
         });
       });
+  }
+
+  // A send that failed on the way (no answer, or 502/503/504) is sent again with the same
+  // client_message_id: the server stores it once and returns the stored turn. Waits what
+  // Retry-After says, else 1, 2, 4… s (up to 30 s), about two minutes in all.
+  var SEND_ATTEMPTS = 8;
+  function sendWithRetry(path, body, attempt) {
+    attempt = attempt || 1;
+    return api("POST", path, body).catch(function (err) {
+      var retryable = !err.status || err.status === 502 || err.status === 503 || err.status === 504;
+      if (!retryable || attempt >= SEND_ATTEMPTS) throw err;
+      var seconds = parseFloat(err.retryAfter);
+      var delay = (seconds >= 0 ? seconds * 1000 : 1000 * Math.pow(2, attempt - 1));
+      delay = Math.min(30000, delay) * (0.8 + 0.4 * Math.random());  // spread a crowd's retries
+      setStatus("Sending…");
+      return new Promise(function (resolve) { setTimeout(resolve, delay); })
+        .then(function () { return sendWithRetry(path, body, attempt + 1); });
+    });
   }
 
   function ensureConversation() {
@@ -355,9 +378,9 @@
       if (state.socket && state.socket.readyState === WebSocket.OPEN) {
         state.socket.send(JSON.stringify({ type: "message", text: text, client_message_id: clientId }));
       } else {
-        // REST fallback: the same idempotency key makes a later retry safe.
-        api("POST", "/api/v1/conversations/" + state.id + "/messages", { text: text, client_message_id: clientId })
-          .then(function (turn) { render(turn.message); turn.replies.forEach(render); showConversationStatus(turn.conversation_status); })
+        // REST fallback, retried with the same idempotency key (stored once).
+        sendWithRetry("/api/v1/conversations/" + state.id + "/messages", { text: text, client_message_id: clientId })
+          .then(function (turn) { setStatus(""); render(turn.message); turn.replies.forEach(render); showConversationStatus(turn.conversation_status); })
           .catch(function (err) { setStatus("Not sent: " + err.message); });
       }
     });
