@@ -37,9 +37,6 @@ def create_celery() -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
-        # Redis hands an unacknowledged task to another worker after this; a task still
-        # running must never be started twice (the sweeps below recover lost ones sooner).
-        broker_transport_options={"visibility_timeout": visibility_timeout(settings)},
         beat_schedule={
             # The sweeps: a task lost with a killed worker is redone by them (settings).
             "reconcile-kb-index": {
@@ -94,6 +91,10 @@ def create_celery() -> Celery:
             "task": "operations.scheduled_backup",
             "schedule": settings.backup_interval_hours * 3600,
         }
+    if not settings.broker_url.startswith("sqla+"):  # it hands its options to create_engine
+        # Redis hands an unacknowledged task to another worker after this; a task still
+        # running must never be started twice (the sweeps recover lost ones sooner).
+        app.conf.broker_transport_options = {"visibility_timeout": visibility_timeout(settings)}
     app.set_default()
     return app
 
