@@ -175,6 +175,14 @@ class Settings(BaseSettings):
     # (the scheduled backup: 3 h 5 min; training: training_time_limit_seconds + 90 s).
     broker_visibility_timeout_seconds: int = 4 * 3600
 
+    # Knowledge-base question classifier (knowledge_base/question_classifier.py): retrained
+    # in the background after publishes; search uses it only while it fits the index.
+    kb_classifier_enabled: bool = True
+    kb_classifier_debounce_seconds: float = 30.0  # a burst of publishes trains once, after it
+    # Training cost grows with articles x questions (a class per article): above this the
+    # fused ranking alone serves.
+    kb_classifier_max_articles: int = 500
+
     def model_post_init(self, _context: object) -> None:
         data = self.data_dir
         if not self.database_url:

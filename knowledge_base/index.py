@@ -123,6 +123,16 @@ class VectorIndex:
     def article_ids(self) -> set[int]:
         return {e.article_id for e in self.entries.values()}
 
+    def vectors(self, ids: list[int]) -> Vectors:
+        """The stored vectors of these chunks (8-bit approximations in an IVF index)."""
+        if isinstance(self._index, faiss.IndexIVF):
+            # IVF keeps no id -> vector map by default; a hash map works with any ids.
+            self._index.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
+        if not ids:
+            return np.zeros((0, self.manifest.dimension), dtype=np.float32)
+        return np.asarray(self._index.reconstruct_batch(np.array(ids, dtype=np.int64)),
+                          dtype=np.float32)
+
     def _recount(self) -> None:
         self.manifest = replace(self.manifest, count=len(self.entries))
 

@@ -3,8 +3,10 @@
 Per article: the best chunk's cosine (max-sim over title, alternative questions and
 passages), plus ALPHA x the mean of its best TOP_M chunk cosines (an article several of whose
 phrasings match beats one lucky near-duplicate), plus BETA x its best BM25 score relative to
-the query's best BM25 score. The weights were chosen on held-out TRAIN rows of BANKING77
-(rows K+1..K+8 of each category, never test.csv): see docs/knowledge_base.md.
+the query's best BM25 score, plus CLASSIFIER x the log-probability the knowledge base's
+question classifier gives the article (knowledge_base.question_classifier; only when one
+fits the index). The weights were chosen on held-out TRAIN rows of BANKING77 (rows
+K+1..K+8 of each category, never test.csv): see docs/knowledge_base.md.
 
 The rank score is not the score the bot thresholds on: `calibrated` stays the best chunk's
 cosine similarity, so kb_answer_threshold / kb_clarify_threshold keep their meaning.
@@ -12,11 +14,13 @@ cosine similarity, so kb_answer_threshold / kb_clarify_threshold keep their mean
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 TOP_M = 3
 ALPHA = 1.0
 BETA = 0.05
+CLASSIFIER = 0.5
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Weights:
     top_m: int = TOP_M
     alpha: float = ALPHA
     beta: float = BETA
+    classifier: float = CLASSIFIER
 
 
 def gather(dense: list[tuple[int, int, float]], lexical: list[tuple[int, int, float]]
@@ -51,10 +56,15 @@ def gather(dense: list[tuple[int, int, float]], lexical: list[tuple[int, int, fl
     return evidence
 
 
-def fuse(evidence: dict[int, ArticleEvidence], weights: Weights = Weights()
-         ) -> list[tuple[int, float]]:
-    """(article id, rank score), best first."""
+def fuse(evidence: dict[int, ArticleEvidence], weights: Weights = Weights(),
+         log_proba: Mapping[int, float] | None = None) -> list[tuple[int, float]]:
+    """(article id, rank score), best first. `log_proba`: the question classifier's
+    log-probability per article, when a classifier fits the index."""
     top_bm25 = max((ev.best_bm25 for ev in evidence.values()), default=0.0)
+    prior = log_proba if log_proba and weights.classifier else None
+    # An article the classifier does not know counts as its least likely one (a fitting
+    # classifier knows every indexed article; this only guards the mapping).
+    floor = min(prior.values()) if prior else 0.0
     ranked = []
     for article_id, ev in evidence.items():
         if not ev.cosines:
@@ -63,6 +73,8 @@ def fuse(evidence: dict[int, ArticleEvidence], weights: Weights = Weights()
         score = ev.best_cosine + weights.alpha * sum(best) / len(best)
         if top_bm25 > 0:
             score += weights.beta * ev.best_bm25 / top_bm25
+        if prior:
+            score += weights.classifier * prior.get(article_id, floor)
         ranked.append((article_id, score))
     ranked.sort(key=lambda pair: pair[1], reverse=True)
     return ranked

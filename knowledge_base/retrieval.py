@@ -1,6 +1,7 @@
 """Find the articles that answer a query: hybrid dense (FAISS) + lexical (BM25) search
-over chunks, fused per article (knowledge_base.ranking), with filters and the reason a
-result matched."""
+over chunks, fused per article (knowledge_base.ranking) together with the knowledge base's
+question classifier when one fits the index, with filters and the reason a result
+matched."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import logging
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from core.settings import get_settings
 from knowledge_base import ranking
 from knowledge_base.index import IndexEntry, IndexHolder, VectorIndex
 from knowledge_base.lexical import LexicalIndex
+from knowledge_base.question_classifier import ClassifierHolder, QuestionClassifier
 from nlu.encoders import Vectors, get_encoder
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,22 @@ class ArticleHit:
 @lru_cache
 def get_index_holder() -> IndexHolder:
     return IndexHolder(get_settings().index_dir)
+
+
+@lru_cache
+def _classifier_holder(directory: Path) -> ClassifierHolder:
+    return ClassifierHolder(directory)
+
+
+def classifier_for(index: VectorIndex, directory: Path) -> QuestionClassifier | None:
+    """The stored classifier, only if it was trained for exactly this index: a stale one
+    could favour an article that is gone or has changed, so it is not used at all."""
+    if not get_settings().kb_classifier_enabled:
+        return None
+    classifier = _classifier_holder(directory).get()
+    if classifier is None or not classifier.fits(index):
+        return None
+    return classifier
 
 
 _lexical_lock = threading.Lock()
@@ -91,6 +110,7 @@ def search_index(
     index: VectorIndex, lexical: LexicalIndex, query: str, *, k: int = 3,
     locale: str | None = None, category: str | None = None,
     weights: ranking.Weights = DEFAULT_WEIGHTS,
+    classifier: QuestionClassifier | None = None,
 ) -> list[ArticleHit]:
     if not query.strip():
         return []
@@ -98,9 +118,10 @@ def search_index(
     dense, lexical_hits = candidates(index, lexical, vector, query, locale=locale,
                                      category=category)
     evidence = ranking.gather(dense, lexical_hits)
+    log_proba = classifier.article_log_proba(vector) if classifier is not None else None
     query_words = _words(query)
     hits = []
-    for article_id, rank_score in ranking.fuse(evidence, weights)[:k]:
+    for article_id, rank_score in ranking.fuse(evidence, weights, log_proba)[:k]:
         ev = evidence[article_id]
         entry = index.entries[ev.best_chunk]
         shared = sorted(query_words & _words(entry.text))
@@ -116,8 +137,9 @@ def search_index(
 def search(query: str, *, k: int = 3, locale: str | None = None,
            category: str | None = None) -> list[ArticleHit]:
     """Published articles only: nothing else is ever indexed."""
+    holder = get_index_holder()
     try:
-        index = get_index_holder().get()
+        index = holder.get()
     except (ValueError, OSError):
         # An index from an older format (or a damaged one): answer nothing, so the bot
         # hands off, until the periodic reconcile (or `tandem kb reindex`) rebuilds it.
@@ -126,4 +148,4 @@ def search(query: str, *, k: int = 3, locale: str | None = None,
     if index is None:
         return []
     return search_index(index, lexical_for(index), query, k=k, locale=locale,
-                        category=category)
+                        category=category, classifier=classifier_for(index, holder.directory))

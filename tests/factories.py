@@ -13,6 +13,8 @@ from core.auth.permissions import permissions_for
 from core.auth.service import Principal, create_user
 from handoff import service as handoff
 from handoff.models import Ticket
+from knowledge_base import service as kb
+from knowledge_base.models import Article, ArticleStatus
 
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count(1)
@@ -37,6 +39,15 @@ def make_ticket(session: Session, text: str = "I need help with my order",
     return handoff.hand_off(session, conversation,
                             handoff.HandoffSignal(reason=reason, intent="request_human",
                                                   confidence=0.93))
+
+
+def make_article(session: Session, title: str, questions: list[str] | None = None, *,
+                 body: str = "", category: str = "general",
+                 status: str = ArticleStatus.PUBLISHED) -> Article:
+    """Published by default (its index sync is sent after commit, as in production)."""
+    return kb.create_article(session, kb.ArticleInput(
+        title=title, body=body, category=category,
+        alternative_questions=list(questions or [])), None, status=status)
 
 
 def principal_of(user: User) -> Principal:
