@@ -354,6 +354,15 @@ def kb_reindex() -> None:
     click.echo(f"indexed {manifest.count} chunks ({manifest.model})")
 
 
+@kb.command("train-classifier")
+@click.option("--force", is_flag=True, help="Retrain even if the stored one fits the index")
+def kb_train_classifier(force: bool) -> None:
+    """Train the question classifier for the current index (the worker does after publishes)."""
+    from knowledge_base import question_classifier
+
+    click.echo(json.dumps(question_classifier.train_current(force=force).as_dict(), indent=2))
+
+
 @kb.command("check")
 @click.option("--repair", is_flag=True, help="Update the index where it drifted")
 def kb_check(repair: bool) -> None:

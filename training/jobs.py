@@ -7,6 +7,8 @@ Steps, each reported on the row (progress 0-1 and log lines, which the models pa
 2. the platform intent classifier (nlu.classifier) on the training rows;
 3. thresholds recalibrated (training.calibration: cross-validation on the training rows plus
    the labelled live traffic and the snapshot's out-of-scope rows once there are enough);
+   the knowledge base's question classifier is brought up to date with the index too, and
+   its cross-validated accuracy recorded (knowledge_base.question_classifier);
 4. the Rasa model: `rasa train` in .venv-rasa as a subprocess, on the training rows written as
    Rasa NLU YAML next to the project's domain, rules and config (skipped with `skip_rasa`: the
    version then keeps the live version's Rasa model);
@@ -384,6 +386,8 @@ def _train(version: int, reporter: Reporter, directory: Path, snapshot_id: int |
                       f"({recal.real_rows} real rows; out-of-scope share "
                       f"{recal.calibration.oos_share:.3f} from {recal.oos_share_source})")
     classifier_seconds = time.monotonic() - started
+    kb = refresh_kb_classifier()
+    reporter.progress(0.47, "knowledge-base question classifier: " + _kb_summary(kb))
 
     artifacts: dict[str, Any] = {"classifier": str(directory / "classifier.pkl"),
                                  "thresholds": str(thresholds),
@@ -411,7 +415,7 @@ def _train(version: int, reporter: Reporter, directory: Path, snapshot_id: int |
             "live_labels": len(data.live.examples), "seconds": round(train_seconds, 2),
             "classifier_seconds": round(classifier_seconds, 2),
             "rasa_trained": not options.get("skip_rasa"),
-            "calibration": recal.as_dict()}}
+            "calibration": recal.as_dict(), "kb_classifier": kb}}
         registry.finish(row, ModelStatus.CANDIDATE, "trained: candidate")
     reporter.line("evaluating against the live version")
     reporter.flush(progress=0.95)
@@ -421,6 +425,29 @@ def _train(version: int, reporter: Reporter, directory: Path, snapshot_id: int |
         reporter.line(f"evaluation failed: {exc}")
     reporter.flush(progress=1.0)
     return ModelStatus.CANDIDATE
+
+
+def refresh_kb_classifier() -> dict[str, Any]:
+    """The knowledge base's question classifier brought up to date with the index (trained
+    unless the stored one fits it), with its cross-validated accuracy on the knowledge
+    base's own questions. It belongs to the index, not to this version: a failure here is
+    recorded and the model training goes on."""
+    from knowledge_base import question_classifier
+
+    try:
+        return question_classifier.train_current().as_dict()
+    except Exception as exc:
+        log.warning("knowledge-base classifier training failed: %s", exc, exc_info=True)
+        return {"status": "failed", "detail": str(exc)}
+
+
+def _kb_summary(kb: dict[str, Any]) -> str:
+    if kb.get("status") not in ("trained", "current"):
+        return f"{kb.get('status')} {kb.get('detail', '')}".strip()
+    accuracy = kb.get("cv_accuracy")
+    return (f"{kb['status']}, {kb['articles']} articles, {kb['questions']} questions, C="
+            f"{kb['c']:g}, cross-validated accuracy "
+            f"{'n/a' if accuracy is None else f'{accuracy:.3f}'}")
 
 
 def evaluate_outside_transaction(version: int) -> dict[str, Any]:
