@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint typecheck pytest bench-bot bench-nlu bench-kb bench-console bench-reports bench-learning bench-promotion bench-training-data clean
+.PHONY: install run test lint typecheck pytest bench-bot bench-nlu bench-kb bench-console bench-reports bench-learning bench-promotion bench-training-data bench-faults clean
 
 install: $(VENV)/.installed $(RASA_VENV)/.installed /usr/bin/chromium node_modules/.installed
 
@@ -94,6 +94,11 @@ bench-console: install
 # PostgreSQL (a throw-away database); writes bench/results/reports.json (docs/benchmarks.md).
 bench-reports: install
 	nice -n 10 $(BIN)/python -m bench.reports
+
+# Faults injected into live stacks: kill -9 of Rasa, the worker and an api process, the broker
+# down for 30 s, PostgreSQL restarted; writes bench/results/faults.json (docs/benchmarks.md).
+bench-faults: install
+	nice -n 5 $(BIN)/python -m bench.faults
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
