@@ -23,8 +23,8 @@ memory per swap, so a new live model gets new processes instead:
 With several servers, TANDEM_RASA_LOCK_STORE_URL (Redis) gives them one lock store, so a
 conversation's messages are handled one at a time whichever server gets them.
 
-The runner itself never exits on its own (honcho stops everything when one process exits);
-SIGTERM / SIGINT stop it and every Rasa it started.
+The runner itself never exits on its own (supervisord restarts it if it is killed, and its
+Rasa servers die with it); SIGTERM / SIGINT stop it and every Rasa it started.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from conversations.identity import CustomerIdentity
 from conversations.models import ConversationStatus, Message, SenderType
 from core import metrics
 from core.database import session_scope
+from core.request_context import current_request_id
 from core.settings import get_settings
 from handoff import service as handoff
 from handoff.models import HandoffReason
@@ -285,7 +286,9 @@ async def _ask_bot(conversation_id: str, state: _Conversation, message: dict[str
             return [], ConversationStatus.HUMAN
         try:
             replies = await get_rasa_client().send_message(
-                conversation_id, message["text"], {"message_id": message["id"]},
+                conversation_id, message["text"],
+                # The request id travels on to Rasa's action call (bot/actions/endpoints.py).
+                {"message_id": message["id"], "request_id": current_request_id()},
                 deadline=deadline)
         except BotUnavailable as exc:
             reason = _REASONS.get(type(exc), HandoffReason.BOT_UNAVAILABLE)
