@@ -173,7 +173,8 @@ class Runner:
     def start(self, model: Path, port: int) -> RasaServer:
         argv = command(self.settings, model=model, port=port)
         log.info("starting Rasa on port %d with %s", port, model.name)
-        process = subprocess.Popen(argv, preexec_fn=_die_with_parent)  # noqa: S603 - fixed argv
+        process = subprocess.Popen(argv, env=self.settings.rasa_environment(),  # noqa: S603
+                                   preexec_fn=_die_with_parent)
         return RasaServer(model, port, process)
 
     def port_for(self, index: int) -> int:

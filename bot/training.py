@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 from pathlib import Path
 
@@ -63,9 +62,7 @@ def train(force: bool = False, models_dir: Path | None = None) -> tuple[Path, bo
         "--fixed-model-name", target.name.removesuffix(".tar.gz"),
         "--quiet",
     ]
-    # Rasa's training cache goes under var/, not into the source tree.
-    env = {**os.environ, "RASA_CACHE_DIRECTORY": str(get_settings().data_dir / "rasa-cache")}
-    subprocess.run(command, check=True, cwd=PROJECT_ROOT, env=env)  # noqa: S603 - fixed argv
+    subprocess.run(command, check=True, cwd=PROJECT_ROOT, env=get_settings().rasa_environment())  # noqa: S603 - fixed argv
     if not target.exists():
         raise RuntimeError(f"rasa train finished but {target} is missing")
     return target, True

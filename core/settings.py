@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     rasa_timeout_seconds: float = 10.0
     rasa_tracker_db_url: str = ""
     rasa_venv: Path = PROJECT_ROOT / ".venv-rasa"
+    # Rasa reports usage telemetry unless told not to; a deployment sends nothing out unless
+    # its operator opts in here.
+    rasa_telemetry: bool = False
     # Shared secret Rasa sends to the action endpoint; generated per data dir when unset.
     action_token: SecretStr = SecretStr("")
     # Rasa admission and several servers (bot/rasa_client.py)
@@ -213,6 +216,14 @@ class Settings(BaseSettings):
         readable only by its owner, so the api and the Rasa launcher agree on it.
         """
         return self._file_secret(self.action_token, "action_token")
+
+    def rasa_environment(self, **extra: str) -> dict[str, str]:
+        """The environment of every Rasa subprocess: caches under the data directory, usage
+        telemetry off unless the operator opted in (TANDEM_RASA_TELEMETRY=true)."""
+        return {**os.environ,
+                "RASA_CACHE_DIRECTORY": str(self.data_dir / "rasa-cache"),
+                "RASA_TELEMETRY_ENABLED": "true" if self.rasa_telemetry else "false",
+                **extra}
 
     def relay_secret(self) -> str:
         """What the worker and the CLI present when they hand live events to the api."""

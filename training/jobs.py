@@ -225,10 +225,10 @@ def train_rasa(directory: Path, examples: Sequence[tuple[str, str]], version: in
         "--data", str(files["nlu"]), str(RASA_PROJECT / "data" / "rules.yml"),
         "--out", str(directory), "--fixed-model-name", name,
     ]
-    env = {**os.environ, "RASA_CACHE_DIRECTORY": str(get_settings().data_dir / "rasa-cache"),
-           "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1",
-           # Library deprecation warnings would bury the training's own lines in the log.
-           "PYTHONWARNINGS": "ignore", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+    # Library deprecation warnings would bury the training's own lines in the log.
+    env = get_settings().rasa_environment(
+        TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", PYTHONWARNINGS="ignore",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1")
     reporter.line("rasa train: " + " ".join(command[1:]), flush=True)
     process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
         command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
