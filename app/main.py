@@ -35,6 +35,7 @@ from bot.channels.email import endpoints as email_channel
 from bot.rasa_client import close_rasa_client
 from core import metrics
 from core.auth.endpoints import router as auth_router
+from core.body_limit import BodyLimitMiddleware
 from core.event_bus import check_process_count
 from core.event_relay import router as event_relay_router
 from core.realtime import serve_events
@@ -127,6 +128,8 @@ def create_app() -> FastAPI:
     ):
         application.include_router(router)
     # Added last is outermost: the request id is set before anything is measured or logged.
+    application.add_middleware(BodyLimitMiddleware,
+                               max_bytes=get_settings().max_request_body_bytes)
     application.add_middleware(HttpMetricsMiddleware)
     application.add_middleware(RequestIdMiddleware)
 

@@ -6,6 +6,7 @@ its conversation and on the agents' topic; channel adapters deliver from there.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from sqlalchemy import select
@@ -104,6 +105,9 @@ def conversations_of(session: Session, identity: CustomerIdentity) -> list[Conve
         .order_by(Conversation.last_message_at.desc())))
 
 
+_ALLOWED_CONTROL = frozenset("\n\r\t")
+
+
 def validate_text(text: str) -> str:
     stripped = text.strip()
     if not stripped:
@@ -111,6 +115,13 @@ def validate_text(text: str) -> str:
     limit = get_settings().max_message_chars
     if len(text) > limit:
         raise ValidationFailed(f"text is longer than {limit} characters", field="text")
+    # PostgreSQL cannot store NUL in text, and other control characters are never typed:
+    # refuse them here rather than fail in the database or show garbage to an agent.
+    control = next((c for c in text if c not in _ALLOWED_CONTROL
+                    and unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        raise ValidationFailed(
+            f"text contains a control character (U+{ord(control):04X})", field="text")
     return stripped
 
 

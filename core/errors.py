@@ -61,6 +61,11 @@ class Conflict(TandemError):
     code = "conflict"
 
 
+class PayloadTooLarge(TandemError):
+    status_code = 413
+    code = "payload_too_large"
+
+
 class DependencyUnavailable(TandemError):
     status_code = 503
     code = "dependency_unavailable"

@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     training_time_limit_seconds: int = 1800
 
     max_message_chars: int = 4000
+    # Request bodies over this are refused (413) before they are parsed (core/body_limit.py).
+    max_request_body_bytes: int = 1024 * 1024 + 64 * 1024
 
     # Tickets: a customer reply to a solved ticket within this window reopens it; after it the
     # ticket closes and a new message starts over with the bot.

@@ -60,6 +60,8 @@ def test_ticket_records_the_bot_unavailable_reason(client):
         ({"text": ""}, "text"),
         ({"text": "   "}, "text"),
         ({"text": "x" * 4001}, "text"),
+        ({"text": "nul \u0000 inside"}, "text"),
+        ({"text": "bell \u0007"}, "text"),
         ({}, "text"),
         ({"text": 42}, "text"),
         ({"text": "ok", "client_message_id": "x" * 65}, "client_message_id"),
