@@ -148,7 +148,7 @@ def test_the_webhook_needs_the_shared_secret(client):
     assert (wrong.status_code, wrong.json()["field"]) == (403, "X-Inbound-Secret")
     with settings_env(TANDEM_INBOUND_EMAIL_SECRET=""):
         off = _status(client, raw, **rfc822, **{"X-Inbound-Secret": "guess"})
-    assert off.status_code == 503
+    assert off.status_code == 404
     assert off.json()["message"] == "inbound e-mail is not configured"
     assert _count(Ticket) == 0
 

@@ -12,7 +12,7 @@ from bot.channels.email import inbound
 from bot.channels.email.parsing import MAX_MESSAGE_BYTES
 from core.errors import (
     AuthenticationRequired,
-    DependencyUnavailable,
+    NotFound,
     PermissionDenied,
     ValidationFailed,
 )
@@ -31,7 +31,8 @@ _RAW_MESSAGE_BODY = {
 def _check_secret(presented: str | None) -> None:
     expected = get_settings().inbound_email_secret.get_secret_value()
     if not expected:
-        raise DependencyUnavailable("inbound e-mail is not configured", field="X-Inbound-Secret")
+        # A channel nobody configured does not exist, for the world as for the operator.
+        raise NotFound("inbound e-mail is not configured")
     if not presented:
         raise AuthenticationRequired("X-Inbound-Secret is missing", field="X-Inbound-Secret")
     if not hmac.compare_digest(presented.encode(), expected.encode()):
