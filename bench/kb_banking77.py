@@ -4,7 +4,10 @@ Quality follows the "FAQ retrieval" protocol of ../shared/datasets/README.md: on
 category (title = category name with spaces, alternative questions = the first K rows of
 train.csv for it, K = 10); every test.csv row is a query. The fusion weights are chosen on a
 development split made of TRAIN rows only (rows K+1..K+8 of each category, which are not in
-the knowledge base); test.csv is scored once, through `tandem kb evaluate`'s code path.
+the knowledge base); test.csv is scored once, through `tandem kb evaluate`'s code path. The
+question classifier is the product's (knowledge_base.question_classifier: C by
+cross-validation over the knowledge base's own questions); its weight in the ranking is
+chosen on the same development split, and the fused ranking alone is reported beside it.
 
 Scale: 100,000 chunks. SCALE_ENCODED real sentences (BANKING77 training texts, each with a
 suffix so they differ) are encoded to measure indexing speed; the rest of the 100k vectors are
@@ -37,6 +40,8 @@ DEV_ROWS = 8
 SCALE_CHUNKS = 100_000
 SCALE_ENCODED = 5_000
 SCALE_QUERIES = 300
+CLASSIFIER_FIELDS = ("articles", "questions", "c", "cv_accuracy", "cv_folds", "cv_by_c",
+                     "train_seconds")
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -184,6 +189,9 @@ def main() -> None:
         "recall_at_3": quality["recall_at_3"], "mrr_at_10": quality["mrr_at_10"],
         "p50_ms": quality["p50_ms"], "p95_ms": quality["p95_ms"],
         "weights_chosen_on_train_split": quality["weights"],
+        "without_classifier": quality["without_classifier"],
+        "classifier": {key: value for key, value in (quality["classifier"] or {}).items()
+                       if key in CLASSIFIER_FIELDS},
         "articles": quality["articles"], "chunks": quality["chunks"],
         "queries": quality["queries"],
     }

@@ -1,7 +1,9 @@
 """`tandem kb evaluate`: build a throw-away index from an articles file and score a queries
 file. Articles: JSONL with id, title, body, alternative_questions (optional category,
 locale). Queries: CSV with columns text, article_id. Reports Recall@1, Recall@3, MRR@10
-and query latency (encoding included)."""
+and query latency (encoding included), with the question classifier trained on the
+throw-away index as the product trains it (knowledge_base.question_classifier), and the
+same metrics for the fused ranking alone."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import csv
 import itertools
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,11 +19,12 @@ from typing import Any
 import numpy as np
 
 from core.errors import ValidationFailed
-from knowledge_base import ranking
+from knowledge_base import question_classifier, ranking
 from knowledge_base.index import FORMAT_VERSION, IndexEntry, Manifest, VectorIndex
 from knowledge_base.indexing import article_entries
 from knowledge_base.lexical import LexicalIndex
 from knowledge_base.models import Article, ArticleStatus
+from knowledge_base.question_classifier import QuestionClassifier
 from knowledge_base.retrieval import candidates, search_index
 from nlu.encoders import get_encoder
 
@@ -30,6 +33,7 @@ MRR_DEPTH = 10
 GRID_TOP_M = (1, 2, 3, 5)
 GRID_ALPHA = (0.0, 0.5, 1.0, 2.0)
 GRID_BETA = (0.0, 0.05, 0.1, 0.2)
+GRID_CLASSIFIER = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)  # 0: the classifier is not used
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,10 @@ class Report:
     p95_ms: float
     index_s: float
     weights: dict[str, float]
+    # Recall@1, Recall@3, MRR@10 of the fused ranking alone (same fusion weights, no
+    # classifier), and the classifier's manifest (C, cross-validated accuracy, ...).
+    without_classifier: dict[str, float] | None = None
+    classifier: dict[str, Any] | None = None
 
 
 def load_articles(path: Path) -> tuple[list[Article], dict[str, int]]:
@@ -112,47 +120,80 @@ def _metrics(ranks: np.ndarray) -> tuple[float, float, float]:
     return float((ranks < 1).mean()), float((ranks < 3).mean()), float(mrr.mean())
 
 
-def tune(index: VectorIndex, lexical: LexicalIndex, queries: list[tuple[str, int]]
-         ) -> ranking.Weights:
-    """Grid-search the fusion weights for the best Recall@1 (then MRR) on these queries."""
+def _rankings(index: VectorIndex, lexical: LexicalIndex, queries: list[tuple[str, int]],
+              classifier: QuestionClassifier | None
+              ) -> tuple[list[Any], list[dict[int, float] | None]]:
+    """Per query: its (dense, lexical) candidates and the classifier's log-probabilities."""
     vectors = get_encoder().encode([q for q, _ in queries])
     cands = [candidates(index, lexical, v, q) for v, (q, _) in zip(vectors, queries, strict=True)]
+    if classifier is None:
+        return cands, [None] * len(queries)
+    ids = classifier.article_ids.tolist()
+    priors: list[dict[int, float] | None] = [
+        dict(zip(ids, row.tolist(), strict=True)) for row in classifier.log_proba(vectors)]
+    return cands, priors
+
+
+def _score(cands: list[Any], priors: list[dict[int, float] | None], gold: list[int],
+           weights: ranking.Weights) -> tuple[float, float, float]:
+    rankings = [[a for a, _ in ranking.fuse(ranking.gather(d, lx), weights, prior)]
+                for (d, lx), prior in zip(cands, priors, strict=True)]
+    return _metrics(_ranks(rankings, gold))
+
+
+def tune(index: VectorIndex, lexical: LexicalIndex, queries: list[tuple[str, int]],
+         classifier: QuestionClassifier | None = None) -> ranking.Weights:
+    """Grid-search the fusion weights for the best Recall@1 (then MRR) on these queries;
+    then, with those fixed, the classifier's weight (the fused ranking + w x its
+    log-probability), when there is a classifier."""
+    cands, priors = _rankings(index, lexical, queries, classifier)
     gold = [g for _, g in queries]
-    best: tuple[tuple[float, float], ranking.Weights] | None = None
-    for top_m, alpha, beta in itertools.product(GRID_TOP_M, GRID_ALPHA, GRID_BETA):
-        weights = ranking.Weights(top_m, alpha, beta)
-        rankings = [[a for a, _ in ranking.fuse(ranking.gather(d, lx), weights)]
-                    for d, lx in cands]
-        r1, _, mrr = _metrics(_ranks(rankings, gold))
-        if best is None or (r1, mrr) > best[0]:
-            best = ((r1, mrr), weights)
-    assert best is not None
-    return best[1]
+
+    def best_of(grid: list[ranking.Weights]) -> ranking.Weights:
+        scored = [(_score(cands, priors, gold, w), w) for w in grid]
+        return max(scored, key=lambda pair: (pair[0][0], pair[0][2]))[1]
+
+    fused = best_of([ranking.Weights(top_m, alpha, beta, 0.0) for top_m, alpha, beta
+                     in itertools.product(GRID_TOP_M, GRID_ALPHA, GRID_BETA)])
+    if classifier is None:
+        return fused
+    return best_of([replace(fused, classifier=w) for w in GRID_CLASSIFIER])
 
 
 def evaluate(articles_path: Path, queries_path: Path, tune_path: Path | None = None,
-             weights: ranking.Weights | None = None) -> Report:
+             weights: ranking.Weights | None = None, *,
+             classifier: bool = True) -> Report:
     articles, ids = load_articles(articles_path)
     queries = load_queries(queries_path, ids)
     index, lexical, index_s = build(articles)
+    trained = question_classifier.train(index) if classifier and len(articles) > 1 else None
     if tune_path is not None:
-        weights = tune(index, lexical, load_queries(tune_path, ids))
+        weights = tune(index, lexical, load_queries(tune_path, ids), trained)
     weights = weights or ranking.Weights()
     get_encoder().encode_one("warm up")
     rankings: list[list[int]] = []
     latencies: list[float] = []
     for text, _ in queries:
         started = time.perf_counter()
-        hits = search_index(index, lexical, text, k=MRR_DEPTH, weights=weights)
+        hits = search_index(index, lexical, text, k=MRR_DEPTH, weights=weights,
+                            classifier=trained)
         latencies.append((time.perf_counter() - started) * 1000)
         rankings.append([h.article_id for h in hits])
-    r1, r3, mrr = _metrics(_ranks(rankings, [g for _, g in queries]))
+    gold = [g for _, g in queries]
+    r1, r3, mrr = _metrics(_ranks(rankings, gold))
+    alone = None
+    if trained is not None:
+        cands, _ = _rankings(index, lexical, queries, None)
+        a1, a3, amrr = _score(cands, [None] * len(queries), gold, weights)
+        alone = {"recall_at_1": round(a1, 4), "recall_at_3": round(a3, 4),
+                 "mrr_at_10": round(amrr, 4)}
     return Report(
         articles=len(articles), chunks=index.size, queries=len(queries),
         recall_at_1=round(r1, 4), recall_at_3=round(r3, 4), mrr_at_10=round(mrr, 4),
         p50_ms=round(float(np.percentile(latencies, 50)), 2),
         p95_ms=round(float(np.percentile(latencies, 95)), 2),
-        index_s=round(index_s, 2), weights=asdict(weights))
+        index_s=round(index_s, 2), weights=asdict(weights), without_classifier=alone,
+        classifier=asdict(trained.manifest) if trained is not None else None)
 
 
 def report_dict(report: Report) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 TOP_M = 3
 ALPHA = 1.0
 BETA = 0.05
-CLASSIFIER = 0.5
+CLASSIFIER = 2.0
 
 
 @dataclass
