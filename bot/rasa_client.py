@@ -11,10 +11,11 @@ Rasa at once. Beyond that Rasa answers no more messages a second, each just take
 the rest wait here, first come first served, in a queue of at most `rasa_queue_limit`.
 
 Busy or down: a call unanswered after `rasa_timeout_seconds` asks its server's /status. If
-that answers, Rasa is busy and the call keeps waiting, up to the message's deadline (the
-pipeline gives `rasa_busy_limit_seconds` from when the message was stored); if not, Rasa is
-down. Connection refused, a failing /status and 5xx answers are down (`RasaDown`); the
-deadline passing is busy (`RasaBusy`); a full queue is `RasaQueueFull`.
+that answers, or takes the connection but answers late, Rasa is busy and the call keeps
+waiting, up to the message's deadline (the pipeline gives `rasa_busy_limit_seconds` from when
+the message was stored); if it refuses or fails, that server is down. Every server refusing
+or failing, and 5xx answers, are `RasaDown`; the deadline passing is busy (`RasaBusy`); a
+full queue is `RasaQueueFull`.
 """
 
 from __future__ import annotations
@@ -148,21 +149,24 @@ class _Server:
         self.in_flight = 0
         self.retired = False
 
-    async def status(self) -> str:
-        """'ok', or why not."""
+    async def probe(self) -> tuple[str, str]:
+        """('ok' | 'busy' | 'down', why). Connected but slow to answer is busy: Rasa runs its
+        models on its event loop, so a loaded server answers /status late, not never."""
         try:
             response = await self.http.get("/status", timeout=STATUS_TIMEOUT_SECONDS)
+        except httpx.ReadTimeout:
+            return "busy", "slow to answer /status"
         except httpx.HTTPError as exc:
-            return f"unreachable ({type(exc).__name__})"
+            return "down", f"unreachable ({type(exc).__name__})"
         if response.status_code != 200:
-            return f"HTTP {response.status_code}"
+            return "down", f"HTTP {response.status_code}"
         try:
             data = response.json()
         except ValueError:
-            return "invalid JSON from /status"
+            return "down", "invalid JSON from /status"
         if not data.get("model_file"):
-            return "no model loaded"
-        return "ok"
+            return "down", "no model loaded"
+        return "ok", "ok"
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -301,10 +305,10 @@ class RasaClient:
                         break
                     if remaining <= self.probe_seconds:
                         continue  # the deadline, not the probe, came first
-                    status = await server.status()
-                    if status != "ok":  # hung or gone: another server may answer
-                        raise _Refused(f"stopped answering ({status})", "error")
-                    log.info("Rasa on %s is busy; the message keeps waiting", server.url)
+                    state, why = await server.probe()
+                    if state == "down":  # gone: another server may answer
+                        raise _Refused(f"stopped answering ({why})", "error")
+                    log.debug("Rasa on %s is busy; the message keeps waiting", server.url)
             finally:
                 if not request.done():
                     request.cancel()
@@ -318,9 +322,9 @@ class RasaClient:
                 # Sent, then the connection broke. A server still answering /status did not
                 # take the message (it failed before Rasa read it): try once more. One that
                 # does not answer died with it: let the next server have it.
-                status = await server.status()
-                if status != "ok":
-                    raise _Refused(f"{type(exc).__name__}, then {status}", "error") from exc
+                state, why = await server.probe()
+                if state == "down":
+                    raise _Refused(f"{type(exc).__name__}, then {why}", "error") from exc
                 if attempt == 2:
                     raise RasaDown(f"Rasa dropped the connection twice "
                                    f"({type(exc).__name__})") from exc
@@ -329,12 +333,13 @@ class RasaClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def status(self) -> str:
-        """'ok' while at least one server answers, else the first server's reason."""
+        """'ok' while at least one server answers (or is only slow to: busy is not down),
+        else the first server's reason."""
         self.sync()
-        results = await asyncio.gather(*(self.servers[url].status() for url in self.urls))
-        if any(result == "ok" for result in results):
+        results = await asyncio.gather(*(self.servers[url].probe() for url in self.urls))
+        if any(state != "down" for state, _why in results):
             return "ok"
-        return results[0]
+        return results[0][1]
 
     async def aclose(self) -> None:
         for server in list(self.servers.values()):

@@ -66,11 +66,12 @@ class Settings(BaseSettings):
     # A Rasa call unanswered after rasa_timeout_seconds (above) makes the api ask the server's
     # /status: answering = busy, keep waiting; not answering = down, hand off (bot_unavailable).
     # Per api process and Rasa server, at most rasa_max_concurrent_calls messages are in Rasa
-    # at once: Rasa on 2 cores answers no more per second beyond about 8 in flight, each call
-    # just takes longer. The others wait in one queue of at most rasa_queue_limit; a message
-    # that finds it full is handed off at once (bot_queue_full), one still unanswered
-    # rasa_busy_limit_seconds after it was stored (queueing included) is handed off (bot_busy).
-    rasa_max_concurrent_calls: int = 8
+    # at once: on 2 cores Rasa answers no more per second beyond about 16 in flight (each turn
+    # waits on the api's action endpoint meanwhile), each call just takes longer. The others
+    # wait in one queue of at most rasa_queue_limit; a message that finds it full is handed
+    # off at once (bot_queue_full), one still unanswered rasa_busy_limit_seconds after it was
+    # stored (queueing included) is handed off (bot_busy).
+    rasa_max_concurrent_calls: int = 16
     rasa_queue_limit: int = 1000
     rasa_busy_limit_seconds: float = 90.0
     # A customer whose message has waited this long is told once that the answer is coming.

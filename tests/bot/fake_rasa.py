@@ -18,18 +18,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that gave up (the api cancels calls) is expected here
+
+
 class FakeRasa:
     def __init__(self, delay: float | Callable[[str], float] = 0.0, port: int = 0,
                  model: str = "tandem-fake.tar.gz") -> None:
         self.delay = delay
         self.model = model
         self.status_code = 200
+        self.status_delay = 0.0  # a loaded Rasa answers /status late
         self.webhook_code = 200
         self.received: list[dict[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self._server = _QuietServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -78,6 +84,7 @@ class FakeRasa:
 
             def do_GET(self) -> None:
                 if self.path == "/status":
+                    time.sleep(fake.status_delay)
                     self._send(fake.status_code, {"model_file": f"models/{fake.model}"})
                 else:
                     self._send(404, {})

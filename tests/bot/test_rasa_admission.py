@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import pipeline, rasa_active
+from bot import pipeline, rasa_active, rasa_client
 from bot.rasa_client import RasaBusy, RasaClient, RasaDown, RasaQueueFull, server_order
 from tests.api_helpers import api_client, start_conversation
 from tests.bot.fake_rasa import FakeRasa
@@ -95,6 +95,24 @@ def test_a_slow_rasa_that_still_answers_status_is_waited_for():
         async def main() -> list[dict[str, object]]:
             client = RasaClient()  # probes /status every 0.3 s (rasa_timeout_seconds)
             try:
+                return await _send(client)
+            finally:
+                await client.aclose()
+
+        assert asyncio.run(main())[0]["custom"]["tandem"]["text"] == "re: hi"
+
+
+def test_a_slow_rasa_slow_to_answer_status_too_is_still_busy(monkeypatch):
+    # A loaded Rasa runs its models on its event loop: it takes the connection, answers late.
+    monkeypatch.setattr(rasa_client, "STATUS_TIMEOUT_SECONDS", 0.1)
+    with FakeRasa(delay=0.8) as rasa:
+        rasa.status_delay = 0.3
+        _servers(rasa.url)
+
+        async def main() -> list[dict[str, object]]:
+            client = RasaClient()
+            try:
+                assert await client.status() == "ok"  # /healthz: busy is not down
                 return await _send(client)
             finally:
                 await client.aclose()
