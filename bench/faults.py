@@ -253,6 +253,26 @@ class FaultStack(LiveStack):
         self._spawn(name, [str(BIN / "tandem"), "serve", "api"], api_port=port)
         self.wait_healthy(120)
 
+    def stop(self, name: str | None = None) -> None:
+        if name is not None or not self.supervised:
+            super().stop(name)
+            return
+        # supervisord stops its programs one after another, each given up to its stopwaitsecs
+        # (worker 60 s, rasa 40 s, api 20 s) before it kills it: wait for all of that, then
+        # kill by the ids it ran whatever is left.
+        programs = [pid for n in ("worker", "rasa", "api") if (pid := self.supervised_pid(n))]
+        supervisor = self.processes.pop("supervisor", None)
+        if supervisor is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(supervisor.pid, signal.SIGTERM)
+            try:
+                supervisor.wait(150)
+            except subprocess.TimeoutExpired:
+                kill_group(supervisor.pid)
+                supervisor.wait()
+        for pid in programs:
+            kill_group(pid)
+
     def reap(self, name: str) -> None:
         process = self.processes.pop(name, None)
         if process is not None:
@@ -521,7 +541,7 @@ def recovered_after(crowd: Crowd, moment: float) -> float | None:
     return round(min(done) - moment, 1) if done else None
 
 
-def wait_recovered(crowd: Crowd, moment: float, seconds: float, quiet: float = 20.0) -> bool:
+def wait_recovered(crowd: Crowd, moment: float, seconds: float, quiet: float = 10.0) -> bool:
     """Until the bot answers after the outage and nothing failed for `quiet` seconds."""
     def steady() -> bool:
         with crowd.lock:
@@ -951,6 +971,7 @@ def embedded_faults(only: set[int], results: dict[str, Any]) -> None:
                 results["2_worker_kill9"] = fault_worker(stack, relay)
         finally:
             stack.stop()
+            shutil.rmtree(stack.data_dir, ignore_errors=True)
 
 
 def scaled_faults(only: set[int], results: dict[str, Any]) -> None:
