@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint typecheck pytest bench-bot bench-nlu bench-kb bench-console bench-reports bench-learning bench-promotion bench-training-data bench-faults clean
+.PHONY: install run test lint typecheck pytest bench-bot bench-burst bench-nlu bench-kb bench-console bench-reports bench-learning bench-promotion bench-training-data bench-faults clean
 
 install: $(VENV)/.installed $(RASA_VENV)/.installed /usr/bin/chromium node_modules/.installed
 
@@ -56,6 +56,11 @@ test: lint typecheck pytest
 
 bench-bot: install
 	$(BIN)/python -m bench.bot_path
+
+# 200 customers at once, 5 messages each, over REST: embedded (SQLite, 1 api, 1 Rasa) and scaled
+# (PostgreSQL, Redis, 2 api processes, 2 Rasa servers); writes bench/results/burst.json.
+bench-burst: install
+	nice -n 5 $(BIN)/python -m bench.burst
 
 # The bot's intent pipeline on CLINC150 (../shared/datasets); writes bench/results/nlu_clinc150.json.
 bench-nlu: install

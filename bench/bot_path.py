@@ -2,7 +2,10 @@
 
 Each simulated customer sends its next message when the previous answer arrives. The
 platform path is the public customer API (store, Rasa, knowledge-base action, replies);
-the bare path is Rasa's REST channel with the same model and action server. Writes
+the bare path is Rasa's REST channel with the same model and action server. A platform send
+that gets no answer or a 502/503/504 is sent again with the same client_message_id
+(bench/http_retry.py) and counted: `retries`, `refused_then_retried` (503s and the like
+answered before the last attempt) and `transport_errors` (dropped connections). Writes
 bench/results/bot_path.json.
 """
 
@@ -20,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from bench.http_retry import send_message, start_conversation
 from tests.live import REPO, LiveStack
 
 QUESTIONS = [
@@ -50,24 +54,24 @@ async def _platform_customer(client: httpx.AsyncClient, stop_at: float, n: int,
     i = n
     while time.monotonic() < stop_at:
         if conversation is None:
-            opened = await client.post("/api/v1/conversations", json={"channel": "rest"})
-            if opened.status_code != 201:
-                sent.append({"status": opened.status_code, "message_id": None,
-                             "answered": False, "handed_off": False})
+            conversation, retries = await start_conversation(client)
+            if conversation is None:
+                sent.append({"status": None, "message_id": None, "answered": False,
+                             "handed_off": False, "retries": retries})
                 continue
-            conversation = opened.json()
         text = QUESTIONS[i % len(QUESTIONS)]
         i += 1
-        started = time.perf_counter()
-        response = await client.post(
-            f"/api/v1/conversations/{conversation['id']}/messages",
-            headers={"X-Conversation-Token": conversation["token"]}, json={"text": text})
-        latencies.append((time.perf_counter() - started) * 1000)
-        body = response.json() if response.status_code == 201 else {}
-        sent.append({"status": response.status_code,
+        # A dropped connection or a 503 is sent again with the same client_message_id and
+        # counted, as a careful client does (bench/http_retry.py).
+        result = await send_message(client, conversation["id"], conversation["token"], text)
+        latencies.append(result.seconds * 1000)
+        body = result.body
+        sent.append({"status": result.status,
                      "message_id": body.get("message", {}).get("id"),
                      "answered": bool(body.get("replies")),
-                     "handed_off": body.get("conversation_status") == "human"})
+                     "handed_off": body.get("conversation_status") == "human",
+                     "retries": result.retries, "refused": len(result.refused),
+                     "transport_errors": len(result.transport_errors)})
         if body.get("conversation_status") == "human":
             conversation = None  # the bot is silent from here on: start a new chat
 
@@ -80,8 +84,12 @@ async def _rasa_customer(client: httpx.AsyncClient, stop_at: float, n: int,
         text = QUESTIONS[i % len(QUESTIONS)]
         i += 1
         started = time.perf_counter()
-        response = await client.post("/webhooks/rest/webhook",
-                                     json={"sender": sender, "message": text})
+        try:
+            response = await client.post("/webhooks/rest/webhook",
+                                         json={"sender": sender, "message": text})
+        except httpx.TransportError as exc:  # Rasa has no idempotency key: counted, not resent
+            sent.append({"status": None, "answered": False, "transport_error": repr(exc)})
+            continue
         latencies.append((time.perf_counter() - started) * 1000)
         sent.append({"status": response.status_code, "answered": bool(response.json())})
 
@@ -90,7 +98,9 @@ async def _run(base_url: str, customer: Any, concurrency: int, seconds: float) -
     latencies: list[float] = []
     sent: list[dict[str, Any]] = []
     limits = httpx.Limits(max_connections=concurrency + 5)
-    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+    # The read timeout is longer than the api's busy limit (90 s): a slow turn is measured.
+    timeout = httpx.Timeout(120, connect=10)
+    async with httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits) as client:
         # Warm up every connection and the first Rasa turn outside the measurement.
         await asyncio.gather(*[customer(client, time.monotonic() + 2, n, [], [])
                                for n in range(concurrency)])
@@ -107,6 +117,10 @@ async def _run(base_url: str, customer: Any, concurrency: int, seconds: float) -
         "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
         "p95_ms": round(_percentile(latencies, 95), 1),
         "errors": sum(1 for s in sent if s["status"] not in (200, 201)),
+        "retries": sum(s.get("retries", 0) for s in sent),
+        "refused_then_retried": sum(s.get("refused", 0) for s in sent),
+        "transport_errors": sum(s.get("transport_errors", 0) + ("transport_error" in s)
+                                for s in sent),
         "_sent": sent,
     }
 
