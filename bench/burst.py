@@ -37,6 +37,7 @@ import collections
 import contextlib
 import json
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -54,8 +55,20 @@ SETUPS = ("embedded", "scaled")
 
 
 @contextlib.contextmanager
-def _stack(setup: str, extra_env: dict[str, str]) -> Iterator[LiveStack]:
+def _stack(setup: str, extra_env: dict[str, str], keep_data: bool) -> Iterator[LiveStack]:
     data_dir = Path(tempfile.mkdtemp(prefix=f"tandem-burst-{setup}-"))
+    try:
+        with _stack_in(data_dir, setup, extra_env) as stack:
+            yield stack
+    finally:
+        if keep_data:
+            print(f"{setup}: data and logs kept in {data_dir}", flush=True)
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _stack_in(data_dir: Path, setup: str, extra_env: dict[str, str]) -> Iterator[LiveStack]:
     if setup == "embedded":
         stack = LiveStack(data_dir, extra_env=extra_env)
         with _running(stack):
@@ -248,6 +261,8 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=5)
     parser.add_argument("--env", action="append", default=[], metavar="TANDEM_X=VALUE",
                         help="a setting for the stack's processes (to try other limits)")
+    parser.add_argument("--keep-data", action="store_true",
+                        help="keep each stack's data directory and process logs")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "burst.json")
     args = parser.parse_args()
     extra_env = dict(item.split("=", 1) for item in args.env)
@@ -257,7 +272,7 @@ def main() -> None:
     recorded.setdefault("burst", {})
     for setup in SETUPS if args.setup == "both" else (args.setup,):
         load_at_start = [round(x, 2) for x in os.getloadavg()]
-        with _stack(setup, extra_env) as stack:
+        with _stack(setup, extra_env, args.keep_data) as stack:
             result = asyncio.run(_burst(stack, args.customers, args.messages))
         result.update(load_average_at_start=load_at_start,
                       load_average_at_end=[round(x, 2) for x in os.getloadavg()],
