@@ -191,7 +191,9 @@ class LiveStack:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
             try:
-                process.wait(60)
+                # supervisord stops its programs one after another, each within its
+                # stopwaitsecs (operations/supervision.py): wait for all of them.
+                process.wait(180 if key == "supervisor" else 60)
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
