@@ -13,19 +13,25 @@
 
 A retried send (same client_message_id) is stored once; the retry gets the stored turn: the
 message and the replies that followed it (waiting for them first if this process is still
-answering it).
+answering it). A stored message nobody answered (the attempt that stored it died with its
+api process, or the database went away before the reply was stored) is answered by the
+retry: at once when this process saw that attempt end, else once no process can still be on
+it (`rasa_busy_limit_seconds` + RESUME_MARGIN_SECONDS after it was stored). The first record
+of each answer carries the key `tandem-reply:<message id>` (unique per conversation), so two
+processes can never both store an answer to one message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -34,7 +40,7 @@ from conversations import service as conversations
 from conversations.identity import CustomerIdentity
 from conversations.models import ConversationStatus, Message, SenderType
 from core import metrics
-from core.database import session_scope
+from core.database import session_scope, utcnow
 from core.request_context import current_request_id
 from core.settings import get_settings
 from handoff import service as handoff
@@ -60,6 +66,9 @@ _REASONS: dict[type[BotUnavailable], str] = {
 # The bot's own reply kinds (the tandem custom payload), as message-path metrics.
 _PATHS = {"handoff": "handed_off", "clarify": "clarified"}
 RECORD_ATTEMPTS = 3
+# Beyond the busy limit, for an answer's recording to finish (database retries included).
+RESUME_MARGIN_SECONDS = 20.0
+ABANDONED_KEPT = 10_000  # turns this process saw end unrecorded, remembered for their retry
 
 T = TypeVar("T")
 
@@ -96,6 +105,13 @@ class _Conversation:
 class _Conversations:
     def __init__(self) -> None:
         self._by_id: dict[str, _Conversation] = {}
+        # Messages whose turn ended here without an answer stored (an error on the way).
+        self.abandoned: dict[int, float] = {}
+
+    def abandon(self, message_id: int) -> None:
+        self.abandoned[message_id] = time.monotonic()
+        while len(self.abandoned) > ABANDONED_KEPT:
+            del self.abandoned[next(iter(self.abandoned))]
 
     def enter(self, conversation_id: str) -> _Conversation:
         state = self._by_id.setdefault(conversation_id, _Conversation())
@@ -111,6 +127,19 @@ class _Conversations:
                 state.pending.add(message_id)
             state.changed.notify_all()
         self._forget_if_idle(conversation_id, state)
+
+    async def claim(self, conversation_id: str, state: _Conversation,
+                    message_id: int) -> bool:
+        """Like accepted(), for a stored message a retry answers: False if another retry
+        here already does."""
+        async with state.changed:
+            state.accepting -= 1
+            claimed = message_id not in state.pending
+            if claimed:
+                state.pending.add(message_id)
+            state.changed.notify_all()
+        self._forget_if_idle(conversation_id, state)
+        return claimed
 
     async def turn(self, state: _Conversation, message_id: int) -> None:
         """Wait until every earlier message of the conversation has had its turn."""
@@ -188,8 +217,27 @@ def _accept(conversation_id: str, token: str | None, text: str,
                         conversation.status == ConversationStatus.BOT)
 
 
-def _record_bot_turn(conversation_id: str, replies: list[dict[str, Any]]) -> tuple[
+def reply_key(message_id: int) -> str:
+    """The client_message_id of the first record of the answer to a customer message."""
+    return f"tandem-reply:{message_id}"
+
+
+def _answered_elsewhere(conversation_id: str, message_id: int) -> tuple[
         list[dict[str, Any]], str]:
+    turn = _stored_turn(conversation_id, message_id)
+    return turn.replies, turn.status
+
+
+def _record_bot_turn(conversation_id: str, message_id: int,
+                     replies: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+    try:
+        return _store_bot_turn(conversation_id, message_id, replies)
+    except IntegrityError:  # another process stored an answer to this message first
+        return _answered_elsewhere(conversation_id, message_id)
+
+
+def _store_bot_turn(conversation_id: str, message_id: int,
+                    replies: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
     stored: list[Message] = []
     with session_scope() as session:
         conversation = conversations.get_conversation(session, conversation_id)
@@ -204,7 +252,8 @@ def _record_bot_turn(conversation_id: str, replies: list[dict[str, Any]]) -> tup
                 continue
             meta = {k: v for k, v in tandem.items() if k != "text"}
             stored.append(conversations.add_message(
-                session, conversation, sender_type=SenderType.BOT, body=text, meta=meta))
+                session, conversation, sender_type=SenderType.BOT, body=text, meta=meta,
+                client_message_id=None if stored else reply_key(message_id)))
             kb_gaps.log_bot_turn(session, conversation.id, tandem)
             if tandem.get("kind") == "handoff":
                 signal = handoff.HandoffSignal(
@@ -228,8 +277,16 @@ def _handoff_notices(session: Session, conversation_id: str,
             if m.sender_type == SenderType.SYSTEM and m.meta.get("kind") in ("queued", "away")]
 
 
-def _record_bot_unavailable(conversation_id: str, reason: str, why: str) -> tuple[
-        list[dict[str, Any]], str]:
+def _record_bot_unavailable(conversation_id: str, message_id: int, reason: str,
+                            why: str) -> tuple[list[dict[str, Any]], str]:
+    try:
+        return _store_bot_unavailable(conversation_id, message_id, reason, why)
+    except IntegrityError:
+        return _answered_elsewhere(conversation_id, message_id)
+
+
+def _store_bot_unavailable(conversation_id: str, message_id: int, reason: str,
+                           why: str) -> tuple[list[dict[str, Any]], str]:
     with session_scope() as session:
         conversation = conversations.get_conversation(session, conversation_id)
         if conversation.status != ConversationStatus.BOT:
@@ -237,7 +294,7 @@ def _record_bot_unavailable(conversation_id: str, reason: str, why: str) -> tupl
         text = BOT_UNAVAILABLE_TEXT if reason == HandoffReason.BOT_UNAVAILABLE else BOT_BUSY_TEXT
         notice = conversations.add_message(
             session, conversation, sender_type=SenderType.SYSTEM, body=text,
-            meta={"reason": reason, "detail": why})
+            meta={"reason": reason, "detail": why}, client_message_id=reply_key(message_id))
         handoff.hand_off(session, conversation, handoff.HandoffSignal(reason=reason))
         stored = [notice, *_handoff_notices(session, conversation.id, [notice])]
         return [conversations.message_to_dict(m) for m in stored], conversation.status
@@ -254,16 +311,30 @@ def _record_wait_notice(conversation_id: str) -> dict[str, Any] | None:
         return conversations.message_to_dict(notice)
 
 
-def _stored_turn(conversation_id: str, message_id: int) -> tuple[list[dict[str, Any]], str]:
+@dataclass(frozen=True)
+class _StoredTurn:
+    replies: list[dict[str, Any]]
+    status: str
+    answered: bool  # a bot reply or a hand-off notice follows the message
+    age_seconds: float
+
+
+def _stored_turn(conversation_id: str, message_id: int) -> _StoredTurn:
     """What followed a customer message: the replies up to the customer's next message."""
     with session_scope() as session:
         conversation = conversations.get_conversation(session, conversation_id)
+        message = session.get(Message, message_id)
+        age = (utcnow() - message.created_at).total_seconds() if message else 0.0
         replies: list[dict[str, Any]] = []
-        for message in conversations.transcript(session, conversation_id, after_id=message_id):
-            if message.sender_type == SenderType.CUSTOMER:
+        answered = False
+        for later in conversations.transcript(session, conversation_id, after_id=message_id):
+            if later.sender_type == SenderType.CUSTOMER:
                 break
-            replies.append(conversations.message_to_dict(message))
-        return replies, conversation.status
+            replies.append(conversations.message_to_dict(later))
+            answered = answered or later.sender_type == SenderType.BOT \
+                or later.client_message_id == reply_key(message_id) \
+                or bool(later.meta.get("reason"))
+        return _StoredTurn(replies, conversation.status, answered, age)
 
 
 # -- the turn ---------------------------------------------------------------------------------
@@ -296,16 +367,20 @@ async def _ask_bot(conversation_id: str, state: _Conversation, message: dict[str
                         exc.message)
             await _stop_notice(waiting)
             stored, status = await _in_thread(_record_bot_unavailable, conversation_id,
-                                               reason, exc.message)
+                                               message["id"], reason, exc.message)
             metrics.count_message(reason)
         else:
             await _stop_notice(waiting)
-            stored, status = await _in_thread(_record_bot_turn, conversation_id, replies)
+            stored, status = await _in_thread(_record_bot_turn, conversation_id,
+                                               message["id"], replies)
             metrics.count_message(_path_of(stored, status))
             state.noticed = False  # answered: the next wait may have its own notice
         if status != ConversationStatus.BOT:
             state.handed_off = True
         return stored, status
+    except BaseException:
+        registry.abandon(message["id"])  # its retry answers it (see the module docstring)
+        raise
     finally:
         await registry.done(conversation_id, state, message["id"])
 
@@ -328,8 +403,6 @@ async def handle_customer_message(
     conversation_id: str, token: str | None, text: str, client_message_id: str | None = None,
     identity: CustomerIdentity | None = None,
 ) -> TurnResult:
-    settings = get_settings()
-    loop = asyncio.get_running_loop()
     registry = _conversations()
     state = registry.enter(conversation_id)
     try:
@@ -342,15 +415,20 @@ async def handle_customer_message(
     asks_bot = accepted.created and accepted.bot_active
     await registry.accepted(conversation_id, state, message["id"] if asks_bot else None)
     if not accepted.created:
-        await registry.finished(state, message["id"])
-        replies, status = await run_in_threadpool(_stored_turn, conversation_id, message["id"])
-        return TurnResult(message, replies, status, duplicate=True)
+        return await _retried(conversation_id, message)
     if not asks_bot:
         metrics.count_message("human")
         return TurnResult(message, [], ConversationStatus.HUMAN)
+    stored, status = await _answer(conversation_id, state, message)
+    return TurnResult(message, stored, status)
 
-    # The deadline counts from the message being stored: queueing is part of the wait.
-    deadline = loop.time() + settings.rasa_busy_limit_seconds
+
+async def _answer(conversation_id: str, state: _Conversation,
+                  message: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+    """Ask the bot in the message's turn (it is in state.pending), with the wait notice."""
+    settings = get_settings()
+    # The deadline counts from now, the message being stored: queueing is part of the wait.
+    deadline = asyncio.get_running_loop().time() + settings.rasa_busy_limit_seconds
     waiting = _Waiting()
     # A task of its own: the turn completes even if this request goes away meanwhile.
     work = asyncio.ensure_future(_ask_bot(conversation_id, state, message, deadline, waiting))
@@ -360,7 +438,33 @@ async def handle_customer_message(
         waiting.notice = asyncio.ensure_future(
             run_in_threadpool(_record_wait_notice, conversation_id))
     stored, status = await asyncio.shield(work)
-    return TurnResult(message, _notice_of(waiting) + stored, status)
+    return _notice_of(waiting) + stored, status
+
+
+async def _retried(conversation_id: str, message: dict[str, Any]) -> TurnResult:
+    """A send already stored: its stored turn, answering it first if nobody did."""
+    registry = _conversations()
+    message_id = message["id"]
+    resume_at = get_settings().rasa_busy_limit_seconds + RESUME_MARGIN_SECONDS
+    while True:
+        state = registry.enter(conversation_id)
+        await registry.accepted(conversation_id, state, None)
+        await registry.finished(state, message_id)  # this process's attempt, if under way
+        turn = await run_in_threadpool(_stored_turn, conversation_id, message_id)
+        if turn.answered or turn.status != ConversationStatus.BOT:
+            return TurnResult(message, turn.replies, turn.status, duplicate=True)
+        if message_id in registry.abandoned or turn.age_seconds >= resume_at:
+            state = registry.enter(conversation_id)
+            if await registry.claim(conversation_id, state, message_id):
+                break
+            continue  # another retry here answers it: wait for that
+        # Another process may still be answering it: give it until it cannot be.
+        await asyncio.sleep(min(2.0, resume_at - turn.age_seconds))
+    registry.abandoned.pop(message_id, None)
+    log.warning("answering message %s of conversation %s, stored by an attempt that did not "
+                "answer it", message_id, conversation_id)
+    stored, status = await _answer(conversation_id, state, message)
+    return TurnResult(message, turn.replies + stored, status, duplicate=True)
 
 
 def _notice_of(waiting: _Waiting) -> list[dict[str, Any]]:

@@ -292,3 +292,76 @@ def test_a_retried_send_gets_the_stored_turn(db_url):
     assert [r["text"] for r in again["replies"]] == ["re: how do I reset my password?"]
     assert again["conversation_status"] == "bot"
     assert len(rasa.received) == 1
+
+
+def _send_as(conversation_id: str, token: str, text: str, client_id: str) -> object:
+    return pipeline.handle_customer_message(conversation_id, token, text, client_id)
+
+
+def test_a_retry_answers_a_message_whose_attempt_failed_after_storing_it(db_url,
+                                                                         monkeypatch):
+    # The database went away before the bot's reply was stored: the request failed after the
+    # message was committed; the client's retry finds it stored and unanswered.
+    real = pipeline._store_bot_turn
+    calls = []
+
+    def fails_once(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError("the database went away")
+        return real(*args)
+
+    monkeypatch.setattr(pipeline, "_store_bot_turn", fails_once)
+    with FakeRasa() as rasa:
+        _servers(rasa.url)
+        cid, token = _conversation()
+
+        async def main() -> pipeline.TurnResult:
+            with pytest.raises(RuntimeError):
+                await _send_as(cid, token, "hello", "m-1")
+            return await _send_as(cid, token, "hello", "m-1")
+
+        retry = asyncio.run(main())
+    assert retry.duplicate and [r["text"] for r in retry.replies] == ["re: hello"]
+    assert _transcript(cid) == [("customer", "hello"), ("bot", "re: hello")]
+
+
+def test_a_retry_answers_a_message_a_dead_process_stored(db_url):
+    from datetime import timedelta
+
+    from conversations import service as conversations
+    from conversations.models import Message
+    from core.database import session_scope
+
+    cid, token = _conversation()
+    with session_scope() as session:  # stored by an api process killed before it answered
+        conversation = conversations.get_conversation(session, cid)
+        message, _ = conversations.add_customer_message(session, conversation, "hello", "m-1")
+        message_id = message.id
+    with session_scope() as session:
+        stored = session.get(Message, message_id)
+        # Older than the busy limit (5 s here) + the margin: no process can still be on it.
+        stored.created_at -= timedelta(seconds=60)
+    with FakeRasa() as rasa:
+        _servers(rasa.url)
+        retry = asyncio.run(_send_as(cid, token, "hello", "m-1"))
+    assert retry.duplicate and [r["text"] for r in retry.replies] == ["re: hello"]
+    assert [m["message"] for m in rasa.received] == ["hello"]
+
+
+def test_two_answers_to_one_message_store_only_the_first(db_url):
+    from conversations import service as conversations
+    from core.database import session_scope
+
+    cid, _token = _conversation()
+    with session_scope() as session:
+        conversation = conversations.get_conversation(session, cid)
+        message, _ = conversations.add_customer_message(session, conversation, "hello", None)
+        message_id = message.id
+    answer = [{"custom": {"tandem": {"kind": "answer", "text": "first", "reason": "x"}}}]
+    late = [{"custom": {"tandem": {"kind": "answer", "text": "second", "reason": "x"}}}]
+    first, _ = pipeline._record_bot_turn(cid, message_id, answer)
+    again, status = pipeline._record_bot_turn(cid, message_id, late)
+    assert [r["text"] for r in again] == [r["text"] for r in first] == ["first"]
+    assert status == "bot"
+    assert _transcript(cid) == [("customer", "hello"), ("bot", "first")]
