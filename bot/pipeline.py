@@ -219,7 +219,7 @@ def _accept(conversation_id: str, token: str | None, text: str,
 
 def reply_key(message_id: int) -> str:
     """The client_message_id of the first record of the answer to a customer message."""
-    return f"tandem-reply:{message_id}"
+    return f"{conversations.RESERVED_KEY_PREFIX}reply:{message_id}"
 
 
 def _answered_elsewhere(conversation_id: str, message_id: int) -> tuple[

@@ -106,6 +106,9 @@ def conversations_of(session: Session, identity: CustomerIdentity) -> list[Conve
 
 
 _ALLOWED_CONTROL = frozenset("\n\r\t")
+# Keys the platform gives its own records (bot answers: bot/pipeline.py reply_key), so a
+# customer's retry key can never collide with one.
+RESERVED_KEY_PREFIX = "tandem-"
 
 
 def validate_text(text: str) -> str:
@@ -163,6 +166,10 @@ def add_customer_message(
         if len(client_message_id) > 64:
             raise ValidationFailed("client_message_id is longer than 64 characters",
                                    field="client_message_id")
+        if client_message_id.startswith(RESERVED_KEY_PREFIX):
+            raise ValidationFailed(
+                f"client_message_id must not start with {RESERVED_KEY_PREFIX!r}",
+                field="client_message_id")
         existing = session.scalar(
             select(Message).where(
                 Message.conversation_id == conversation.id,

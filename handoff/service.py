@@ -57,6 +57,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 # How urgent each hand-off reason is when it lands in the queue.
 REASON_PRIORITY: dict[str, Priority] = {
     HandoffReason.BOT_UNAVAILABLE: Priority.HIGH,
+    HandoffReason.BOT_BUSY: Priority.HIGH,
+    HandoffReason.BOT_QUEUE_FULL: Priority.HIGH,
     HandoffReason.REPEATED_FALLBACK: Priority.HIGH,
     HandoffReason.CUSTOMER_REQUEST: Priority.NORMAL,
     HandoffReason.LOW_NLU_CONFIDENCE: Priority.NORMAL,

@@ -8,7 +8,7 @@ report roll-ups):
 - handoff_rate: the share of chats (widget and REST conversations started in the window)
   handed off by the bot, divided by the same share over the previous 7 days: 1.0 is the
   usual level, 2.0 twice it; no value while either has fewer than `min_volume` chats;
-- bot_unavailable: hand-offs because the bot did not answer (Rasa down or too slow) in the
+- bot_unavailable: hand-offs because the bot did not answer (Rasa down, or busy past its limit) in the
   window.
 
 Once per episode: the figure reaching the threshold opens an episode and notifies the
@@ -119,9 +119,14 @@ def handoff_rate_vs_usual(session: Session, rule: AlertRule, now: datetime) -> f
     return (handed / chats) / (usual_handed / usual_chats)
 
 
+# The bot did not answer: down, or too busy to answer in time.
+BOT_NOT_ANSWERING = (HandoffReason.BOT_UNAVAILABLE, HandoffReason.BOT_BUSY,
+                     HandoffReason.BOT_QUEUE_FULL)
+
+
 def bot_unavailable(session: Session, since: datetime) -> float:
     return float(session.scalar(select(func.count()).select_from(Ticket).where(
-        Ticket.reason == HandoffReason.BOT_UNAVAILABLE, Ticket.created_at >= since)) or 0)
+        Ticket.reason.in_(BOT_NOT_ANSWERING), Ticket.created_at >= since)) or 0)
 
 
 def figure(session: Session, rule: AlertRule, now: datetime) -> float | None:

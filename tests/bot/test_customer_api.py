@@ -65,6 +65,7 @@ def test_ticket_records_the_bot_unavailable_reason(client):
         ({}, "text"),
         ({"text": 42}, "text"),
         ({"text": "ok", "client_message_id": "x" * 65}, "client_message_id"),
+        ({"text": "ok", "client_message_id": "tandem-reply:1"}, "client_message_id"),
     ],
 )
 def test_bad_messages_get_4xx_naming_the_field_and_store_nothing(client, payload, field):
