@@ -33,7 +33,6 @@ from bot.channels import csat as customer_csat
 from bot.channels import customer_api, widget
 from bot.channels.email import endpoints as email_channel
 from bot.rasa_client import close_rasa_client
-from core import metrics
 from core.auth.endpoints import router as auth_router
 from core.body_limit import BodyLimitMiddleware
 from core.event_bus import check_process_count
@@ -80,7 +79,6 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     with contextlib.suppress(asyncio.CancelledError):
         await events
     await close_rasa_client()
-    metrics.mark_process_dead()
 
 
 def create_app() -> FastAPI:

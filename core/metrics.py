@@ -14,6 +14,7 @@ launcher script setting the variable instead would miss every process started an
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import re
@@ -145,6 +146,11 @@ def mark_process_dead(pid: int | None = None) -> None:
     if MULTIPROCESS:
         multiprocess.mark_process_dead(pid or os.getpid(), str(MULTIPROCESS_DIR))
 
+
+if MULTIPROCESS:
+    # At process exit, not at an app's shutdown: one process may start and stop several apps
+    # (tests do), and its sockets still open in another must keep counting.
+    atexit.register(mark_process_dead)
 
 _LIVE_FILE = re.compile(r"^gauge_live[a-z]+_(\d+)\.db$")
 
