@@ -54,20 +54,11 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
 from app.demo import DEMO_PASSWORD
+from bench.promotion import QUESTIONS, THINK_SECONDS
 from tests.live import BIN, LiveStack, free_port
 
 OUT = Path(__file__).resolve().parent / "results" / "faults.json"
 CUSTOMERS = 10
-QUESTIONS = [
-    "how long does shipping to Canada take?",
-    "what payment methods do you accept?",
-    "how do I reset my password?",
-    "can I return an item I bought last week?",
-    "do you ship internationally?",
-    "hello",
-    "thanks!",
-]
-THINK_SECONDS = 0.5
 SEND_DEADLINE = 120.0  # a send not accepted by then counts as an error
 INBOUND_SECRET = "bench-faults-inbound"  # noqa: S105 - a throw-away stack's
 # Short sweep periods, so recovery is measured in seconds rather than minutes. The lease

@@ -1,6 +1,5 @@
 """The migrations produce exactly the schema the models describe, on both backends."""
 
-import uuid
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -12,7 +11,7 @@ from sqlalchemy.pool import NullPool
 from app import db
 from app.models import metadata
 from core.database import get_engine
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.live import scratch_postgres
 
 
 def _ours(_object, name, type_, _reflected, _compare_to):
@@ -34,16 +33,8 @@ def fresh_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
-    name = f"tandem_migrations_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres("tandem_migrations") as url:
+        yield url
 
 
 def test_every_migration_downgrades_to_base_and_upgrades_again(fresh_url):
