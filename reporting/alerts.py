@@ -8,8 +8,8 @@ report roll-ups):
 - handoff_rate: the share of chats (widget and REST conversations started in the window)
   handed off by the bot, divided by the same share over the previous 7 days: 1.0 is the
   usual level, 2.0 twice it; no value while either has fewer than `min_volume` chats;
-- bot_unavailable: hand-offs because the bot did not answer (Rasa down, or busy past its limit) in the
-  window.
+- bot_unavailable: hand-offs because the bot did not answer (Rasa down, or busy past its
+  limit) in the window.
 
 Once per episode: the figure reaching the threshold opens an episode and notifies the
 supervisors (the rule's team's, or every supervisor when the rule has no team or its team
