@@ -1,21 +1,27 @@
 """make bench-bot: closed-loop load on the bot path, platform vs bare Rasa.
 
 Each simulated customer sends its next message when the previous answer arrives. The
-platform path is the public customer API (store, Rasa, knowledge-base action, replies);
-the bare path is Rasa's REST channel with the same model and action server. A platform send
-that gets no answer or a 502/503/504 is sent again with the same client_message_id
-(bench/http_retry.py) and counted: `retries`, `refused_then_retried` (503s and the like
-answered before the last attempt) and `transport_errors` (dropped connections). Writes
-bench/results/bot_path.json.
+platform path is the public customer API (store, understand once, Rasa without a classifier
+of its own, the platform's action, replies); the bare path is what a Rasa-only deployment of
+the same bot runs: Rasa's REST channel with Rasa's own NLU (DIET, bench/rasa_only_config.yml),
+the same rules and forms, and the same action endpoint (which then classifies the message
+itself). Each level also reports the CPU milliseconds per message of each process group
+(api, Rasa). A platform send that gets no answer or a 502/503/504 is sent again with the
+same client_message_id (bench/http_retry.py) and counted: `retries`, `refused_then_retried`
+(503s and the like answered before the last attempt) and `transport_errors` (dropped
+connections). Writes bench/results/bot_path.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
+import os
 import sqlite3
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +30,11 @@ from typing import Any
 import httpx
 
 from bench.http_retry import send_message, start_conversation
-from tests.live import REPO, LiveStack
+from bot.training import RASA_PROJECT, fingerprint, rasa_executable
+from tests.live import REPO, LiveStack, free_port
+
+RASA_ONLY_CONFIG = REPO / "bench" / "rasa_only_config.yml"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 QUESTIONS = [
     "how long does shipping to Canada take?",
@@ -125,6 +135,77 @@ async def _run(base_url: str, customer: Any, concurrency: int, seconds: float) -
     }
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU of every live process in a process group (and of the children
+    they reaped)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields[0] is the state: pgrp is the 5th stat field
+            total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+    return total / CLOCK_TICKS
+
+
+def _train_rasa_only(models_dir: Path) -> Path:
+    """The bot as a Rasa-only deployment trains it: Rasa's own NLU (cached by fingerprint)."""
+    config = hashlib.sha256(RASA_ONLY_CONFIG.read_bytes()).hexdigest()[:8]
+    digest = f"{fingerprint()}-{config}"
+    name = f"rasa-only-{digest}"
+    target = models_dir / f"{name}.tar.gz"
+    if not target.exists():
+        subprocess.run([str(rasa_executable()), "train", "--config", str(RASA_ONLY_CONFIG),
+                        "--domain", str(RASA_PROJECT / "domain.yml"),
+                        "--data", str(RASA_PROJECT / "data"), "--out", str(models_dir),
+                        "--fixed-model-name", name, "--quiet"],
+                       check=True, cwd=REPO, stdout=subprocess.DEVNULL)
+    return target
+
+
+def _start_rasa_only(stack: LiveStack, model: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A second Rasa server on the stack's endpoints (same action endpoint and tracker
+    store) with the Rasa-only model."""
+    port = free_port()
+    config = stack.data_dir / "rasa"
+    log = open(stack.data_dir / "logs" / "rasa-only.log", "ab")  # noqa: SIM115
+    process = subprocess.Popen(
+        [str(rasa_executable()), "run", "--enable-api", "--model", str(model),
+         "--endpoints", str(config / "endpoints.yml"),
+         "--credentials", str(config / "credentials.yml"),
+         "--interface", "127.0.0.1", "--port", str(port)],
+        cwd=REPO, env=stack.env(), stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the Rasa-only server exited; see rasa-only.log")
+        try:
+            if httpx.get(f"{url}/status", timeout=5).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise TimeoutError("the Rasa-only server did not start")
+
+
+def _measured(base_url: str, customer: Any, concurrency: int, seconds: float,
+              groups: dict[str, int]) -> dict[str, Any]:
+    before = {name: group_cpu_seconds(pgid) for name, pgid in groups.items()}
+    result = asyncio.run(_run(base_url, customer, concurrency, seconds))
+    # Warm-up turns are included in the CPU but not in the count: a small overestimate.
+    spent = {name: group_cpu_seconds(pgid) - before[name] for name, pgid in groups.items()}
+    count = max(1, result["messages"])
+    result["cpu_ms_per_message"] = {name: round(1000 * cpu / count, 1)
+                                    for name, cpu in spent.items()}
+    return result
+
+
 def _count_lost(db_path: Path, sent: list[dict[str, Any]]) -> int:
     """A message stored without any later bot/system reply and without a hand-off is lost.
 
@@ -161,24 +242,32 @@ def main() -> None:
 
     stack = LiveStack(Path(tempfile.mkdtemp(prefix="tandem-bench-")))
     stack.prepare()
+    rasa_only_model = _train_rasa_only(Path(stack.env()["TANDEM_MODELS_DIR"]))
     stack.start()
+    rasa_only, rasa_only_url = _start_rasa_only(stack, rasa_only_model)
+    groups = {"api": stack.processes["api"].pid, "rasa": stack.processes["rasa"].pid}
     results: dict[str, Any] = {"seconds_per_level": args.seconds, "platform": {}, "rasa": {}}
     try:
         for concurrency in args.concurrency:
-            platform = asyncio.run(_run(stack.api_url, _platform_customer, concurrency,
-                                        args.seconds))
+            platform = _measured(stack.api_url, _platform_customer, concurrency, args.seconds,
+                                 groups)
             sent = platform.pop("_sent")
             platform["messages_sent"] = len(sent)
             platform["messages_lost"] = _count_lost(stack.data_dir / "tandem.db", sent)
             platform["handed_off"] = sum(1 for s in sent if s["handed_off"])
-            rasa = asyncio.run(_run(stack.rasa_url, _rasa_customer, concurrency, args.seconds))
+            rasa = _measured(rasa_only_url, _rasa_customer, concurrency, args.seconds,
+                             {"api": groups["api"], "rasa": rasa_only.pid})
             rasa.pop("_sent")
             results["platform"][str(concurrency)] = platform
             results["rasa"][str(concurrency)] = rasa
             print(f"c={concurrency}: platform {platform['msgs_per_s']} msg/s "
                   f"p95 {platform['p95_ms']} ms lost {platform['messages_lost']} | "
-                  f"rasa {rasa['msgs_per_s']} msg/s p95 {rasa['p95_ms']} ms", flush=True)
+                  f"rasa {rasa['msgs_per_s']} msg/s p95 {rasa['p95_ms']} ms | cpu ms/msg "
+                  f"platform {platform['cpu_ms_per_message']} rasa-only "
+                  f"{rasa['cpu_ms_per_message']}", flush=True)
     finally:
+        os.killpg(rasa_only.pid, 15)
+        rasa_only.wait(60)
         stack.stop()
     levels = [str(c) for c in args.concurrency]
     if "50" in levels:

@@ -2,9 +2,11 @@
 
 1. Store the message (its own transaction: once accepted, it is never lost).
 2. If a human has the conversation, stop: agents see it live.
-3. Otherwise ask Rasa (bot/rasa_client.py: a bounded number of calls at once, the rest
-   queue); store the bot's replies, and hand off when the bot says so. Within this process a
-   conversation's messages go to Rasa one at a time, in the order they were stored.
+3. Otherwise understand the message (bot/understanding.py: the turn's one classification and
+   knowledge-base lookup) and ask Rasa with that understanding in the message metadata
+   (bot/rasa_client.py: a bounded number of calls at once, the rest queue); store the bot's
+   replies (typed BotReply, bot/replies.py), and hand off when a reply says so. Within this
+   process a conversation's messages go to Rasa one at a time, in the order they were stored.
 4. A message still waiting after `rasa_wait_notice_seconds` gets the customer one notice
    that the answer is coming (once per wait, however many messages wait).
 5. If Rasa is down, tell the customer and hand off (reason bot_unavailable); if it is busy
@@ -36,6 +38,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from bot.rasa_client import BotUnavailable, RasaBusy, RasaQueueFull, get_rasa_client
+from bot.replies import BotReply
+from bot.understanding import RECENT_MESSAGES, Understanding, understand
 from conversations import service as conversations
 from conversations.identity import CustomerIdentity
 from conversations.models import ConversationStatus, Message, SenderType
@@ -44,8 +48,8 @@ from core.database import session_scope, utcnow
 from core.request_context import current_request_id
 from core.settings import get_settings
 from handoff import service as handoff
-from handoff.models import HandoffReason
 from knowledge_base import gaps as kb_gaps
+from nlu.handoff_policy import Reason
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +64,8 @@ BOT_BUSY_TEXT = (
 WAIT_TEXT = "One moment… our assistant is busy right now and will answer shortly."
 
 _REASONS: dict[type[BotUnavailable], str] = {
-    RasaBusy: HandoffReason.BOT_BUSY,
-    RasaQueueFull: HandoffReason.BOT_QUEUE_FULL,
+    RasaBusy: Reason.BOT_BUSY,
+    RasaQueueFull: Reason.BOT_QUEUE_FULL,
 }
 # The bot's own reply kinds (the tandem custom payload), as message-path metrics.
 _PATHS = {"handoff": "handed_off", "clarify": "clarified"}
@@ -78,6 +82,7 @@ class Accepted:
     message: dict[str, Any]
     created: bool
     bot_active: bool
+    previous_texts: list[str] = field(default_factory=list)  # the customer's, before this one
 
 
 @dataclass(frozen=True)
@@ -213,8 +218,11 @@ def _accept(conversation_id: str, token: str | None, text: str,
         if created:
             # Wakes the ticket: pending → open, a recently solved one reopens.
             handoff.customer_wrote(session, conversation)
-        return Accepted(conversations.message_to_dict(message), created,
-                        conversation.status == ConversationStatus.BOT)
+        bot_active = conversation.status == ConversationStatus.BOT
+        previous = conversations.recent_customer_texts(
+            session, conversation.id, before_id=message.id, limit=RECENT_MESSAGES
+        ) if created and bot_active else []
+        return Accepted(conversations.message_to_dict(message), created, bot_active, previous)
 
 
 def reply_key(message_id: int) -> str:
@@ -229,7 +237,7 @@ def _answered_elsewhere(conversation_id: str, message_id: int) -> tuple[
 
 
 def _record_bot_turn(conversation_id: str, message_id: int,
-                     replies: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+                     replies: list[BotReply]) -> tuple[list[dict[str, Any]], str]:
     try:
         return _store_bot_turn(conversation_id, message_id, replies)
     except IntegrityError:  # another process stored an answer to this message first
@@ -237,7 +245,7 @@ def _record_bot_turn(conversation_id: str, message_id: int,
 
 
 def _store_bot_turn(conversation_id: str, message_id: int,
-                    replies: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+                    replies: list[BotReply]) -> tuple[list[dict[str, Any]], str]:
     stored: list[Message] = []
     with session_scope() as session:
         conversation = conversations.get_conversation(session, conversation_id)
@@ -246,19 +254,17 @@ def _store_bot_turn(conversation_id: str, message_id: int,
             return [], conversation.status
         signal: handoff.HandoffSignal | None = None
         for reply in replies:
-            tandem = (reply.get("custom") or {}).get("tandem") or {}
-            text = tandem.get("text") or reply.get("text")
-            if not text:
+            if not reply.text:
                 continue
-            meta = {k: v for k, v in tandem.items() if k != "text"}
+            meta = reply.meta()
             stored.append(conversations.add_message(
-                session, conversation, sender_type=SenderType.BOT, body=text, meta=meta,
+                session, conversation, sender_type=SenderType.BOT, body=reply.text, meta=meta,
                 client_message_id=None if stored else reply_key(message_id)))
-            kb_gaps.log_bot_turn(session, conversation.id, tandem)
-            if tandem.get("kind") == "handoff":
-                signal = handoff.HandoffSignal(
-                    reason=tandem.get("reason") or HandoffReason.LOW_NLU_CONFIDENCE,
-                    intent=tandem.get("intent"), confidence=tandem.get("confidence"))
+            kb_gaps.log_bot_turn(session, conversation.id, meta)
+            if reply.hands_off:
+                signal = handoff.HandoffSignal(reason=reply.reason or Reason.LOW_NLU_CONFIDENCE,
+                                               intent=reply.intent,
+                                               confidence=reply.confidence)
         if signal is not None:
             ticket_before = handoff.open_ticket_for(session, conversation.id)
             handoff.hand_off(session, conversation, signal)
@@ -291,7 +297,7 @@ def _store_bot_unavailable(conversation_id: str, message_id: int, reason: str,
         conversation = conversations.get_conversation(session, conversation_id)
         if conversation.status != ConversationStatus.BOT:
             return [], conversation.status  # someone else handed it off meanwhile
-        text = BOT_UNAVAILABLE_TEXT if reason == HandoffReason.BOT_UNAVAILABLE else BOT_BUSY_TEXT
+        text = BOT_UNAVAILABLE_TEXT if reason == Reason.BOT_UNAVAILABLE else BOT_BUSY_TEXT
         notice = conversations.add_message(
             session, conversation, sender_type=SenderType.SYSTEM, body=text,
             meta={"reason": reason, "detail": why}, client_message_id=reply_key(message_id))
@@ -309,6 +315,12 @@ def _record_wait_notice(conversation_id: str) -> dict[str, Any] | None:
             session, conversation, sender_type=SenderType.SYSTEM, body=WAIT_TEXT,
             meta={"kind": "waiting"})
         return conversations.message_to_dict(notice)
+
+
+def _previous_texts(conversation_id: str, message_id: int) -> list[str]:
+    with session_scope() as session:
+        return conversations.recent_customer_texts(session, conversation_id,
+                                                   before_id=message_id, limit=RECENT_MESSAGES)
 
 
 @dataclass(frozen=True)
@@ -347,22 +359,34 @@ class _Waiting:
     notice: asyncio.Task[dict[str, Any] | None] | None = None
 
 
+async def _understand(text: str, previous_texts: list[str]) -> Understanding | None:
+    try:
+        return await run_in_threadpool(understand, text, previous_texts)
+    except Exception:  # Rasa's action then understands the message itself
+        log.exception("could not understand a message before asking Rasa")
+        return None
+
+
 async def _ask_bot(conversation_id: str, state: _Conversation, message: dict[str, Any],
-                   deadline: float, waiting: _Waiting) -> tuple[list[dict[str, Any]], str]:
+                   previous_texts: list[str], deadline: float,
+                   waiting: _Waiting) -> tuple[list[dict[str, Any]], str]:
     registry = _conversations()
     try:
         await registry.turn(state, message["id"])
         if state.handed_off:
             metrics.count_message("human")
             return [], ConversationStatus.HUMAN
+        understanding = await _understand(message["text"], previous_texts)
         try:
-            replies = await get_rasa_client().send_message(
+            output = await get_rasa_client().send_message(
                 conversation_id, message["text"],
                 # The request id travels on to Rasa's action call (bot/actions/endpoints.py).
-                {"message_id": message["id"], "request_id": current_request_id()},
+                {"message_id": message["id"], "request_id": current_request_id(),
+                 **(understanding.to_metadata() if understanding else {})},
                 deadline=deadline)
+            replies = [r for r in map(BotReply.from_rasa, output) if r is not None]
         except BotUnavailable as exc:
-            reason = _REASONS.get(type(exc), HandoffReason.BOT_UNAVAILABLE)
+            reason = _REASONS.get(type(exc), Reason.BOT_UNAVAILABLE)
             log.warning("no bot answer for conversation %s (%s): %s", conversation_id, reason,
                         exc.message)
             await _stop_notice(waiting)
@@ -419,19 +443,20 @@ async def handle_customer_message(
     if not asks_bot:
         metrics.count_message("human")
         return TurnResult(message, [], ConversationStatus.HUMAN)
-    stored, status = await _answer(conversation_id, state, message)
+    stored, status = await _answer(conversation_id, state, message, accepted.previous_texts)
     return TurnResult(message, stored, status)
 
 
-async def _answer(conversation_id: str, state: _Conversation,
-                  message: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+async def _answer(conversation_id: str, state: _Conversation, message: dict[str, Any],
+                  previous_texts: list[str]) -> tuple[list[dict[str, Any]], str]:
     """Ask the bot in the message's turn (it is in state.pending), with the wait notice."""
     settings = get_settings()
     # The deadline counts from now, the message being stored: queueing is part of the wait.
     deadline = asyncio.get_running_loop().time() + settings.rasa_busy_limit_seconds
     waiting = _Waiting()
     # A task of its own: the turn completes even if this request goes away meanwhile.
-    work = asyncio.ensure_future(_ask_bot(conversation_id, state, message, deadline, waiting))
+    work = asyncio.ensure_future(_ask_bot(conversation_id, state, message, previous_texts,
+                                          deadline, waiting))
     done, _ = await asyncio.wait({work}, timeout=settings.rasa_wait_notice_seconds)
     if not done and not waiting.recording and not state.noticed:
         state.noticed = True
@@ -463,7 +488,8 @@ async def _retried(conversation_id: str, message: dict[str, Any]) -> TurnResult:
     registry.abandoned.pop(message_id, None)
     log.warning("answering message %s of conversation %s, stored by an attempt that did not "
                 "answer it", message_id, conversation_id)
-    stored, status = await _answer(conversation_id, state, message)
+    previous = await run_in_threadpool(_previous_texts, conversation_id, message_id)
+    stored, status = await _answer(conversation_id, state, message, previous)
     return TurnResult(message, turn.replies + stored, status, duplicate=True)
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 from core.settings import PROJECT_ROOT, get_settings
 
 RASA_PROJECT = Path(__file__).parent / "rasa"
+# Code the model runs inside Rasa: a change to it is a new model.
+RASA_COMPONENTS = (PROJECT_ROOT / "nlu" / "rasa_component.py",)
 
 
 def rasa_executable() -> Path:
@@ -25,6 +27,9 @@ def fingerprint(project: Path = RASA_PROJECT) -> str:
     digest = hashlib.sha256()
     for path in training_files(project):
         digest.update(str(path.relative_to(project)).encode())
+        digest.update(path.read_bytes())
+    for path in RASA_COMPONENTS:
+        digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -208,6 +208,17 @@ def transcript(session: Session, conversation_id: str, after_id: int = 0) -> lis
     )
 
 
+def recent_customer_texts(session: Session, conversation_id: str, *, before_id: int,
+                          limit: int) -> list[str]:
+    """The customer's last `limit` messages before `before_id`, oldest first."""
+    rows = session.scalars(
+        select(Message.body)
+        .where(Message.conversation_id == conversation_id, Message.id < before_id,
+               Message.sender_type == SenderType.CUSTOMER)
+        .order_by(Message.id.desc()).limit(limit))
+    return list(reversed(list(rows)))
+
+
 def set_status(session: Session, conversation: Conversation, status: ConversationStatus) -> None:
     if conversation.status == status:
         return

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, UTCDateTime, utcnow
+from nlu.handoff_policy import Reason as HandoffReason  # noqa: F401 - TEMP until callers import Reason
 
 
 class TicketStatus(StrEnum):
@@ -51,22 +52,6 @@ class Priority(StrEnum):
 
 
 PRIORITY_ORDER = (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT)
-
-
-class HandoffReason(StrEnum):
-    CUSTOMER_REQUEST = "customer_request"
-    LOW_NLU_CONFIDENCE = "low_nlu_confidence"
-    LOW_KB_SCORE = "low_kb_score"
-    REPEATED_FALLBACK = "repeated_fallback"
-    BOT_UNAVAILABLE = "bot_unavailable"  # Rasa down: refused, failing /status, 5xx
-    BOT_BUSY = "bot_busy"  # Rasa answers /status but not this message within the limit
-    BOT_QUEUE_FULL = "bot_queue_full"  # too many messages already waiting for Rasa
-    AGENT_OPENED = "agent_opened"
-    FRUSTRATION = "frustration"
-    LANGUAGE = "language"
-    INTENT_OVERRIDE = "intent_override"  # e.g. complaints always go to a person
-    VERIFICATION_FAILED = "verification_failed"  # order forms: e-mail did not match, twice
-    EMAIL = "email"  # a customer wrote to the support mailbox
 
 
 class AssignmentPolicy(StrEnum):

@@ -28,6 +28,10 @@ class Decision(StrEnum):
 
 
 class Reason(StrEnum):
+    """Why the bot did what it did with a turn; for a hand-off, also the ticket's reason
+    (stored, routed on and reported). The one list of reasons in the product."""
+
+    # Decisions of this policy.
     CONFIDENT = "confident"
     SMALL_TALK = "small_talk"
     CUSTOMER_REQUEST = "customer_request"
@@ -38,7 +42,20 @@ class Reason(StrEnum):
     REPEATED_FALLBACK = "repeated_fallback"
     FRUSTRATION = "frustration"
     LANGUAGE = "language"
-    INTENT_OVERRIDE = "intent_override"
+    INTENT_OVERRIDE = "intent_override"  # e.g. complaints always go to a person
+    # The order forms (bot/actions/orders.py).
+    FORM_STOPPED = "form_stopped"
+    FORM_INVALID_VALUE = "form_invalid_value"
+    FORM_DIGRESSION = "form_digression"  # a question answered inside a form
+    ORDER_VERIFIED = "order_verified"
+    ORDER_NOT_VERIFIED = "order_not_verified"
+    VERIFICATION_FAILED = "verification_failed"  # e-mail did not match, twice: hand off
+    # Hand-offs the bot did not decide.
+    BOT_UNAVAILABLE = "bot_unavailable"  # Rasa down: refused, failing /status, 5xx
+    BOT_BUSY = "bot_busy"  # Rasa answers /status but not this message within the limit
+    BOT_QUEUE_FULL = "bot_queue_full"  # too many messages already waiting for Rasa
+    AGENT_OPENED = "agent_opened"
+    EMAIL = "email"  # a customer wrote to the support mailbox
 
 
 HUMAN_REQUEST_INTENTS = frozenset({"request_human"})
@@ -104,6 +121,26 @@ class Thresholds:
         if override is not None and override.min_confidence is not None:
             return override.min_confidence
         return self.nlu_confidence
+
+
+class ThresholdsCache:
+    """Thresholds read once per file version: a turn costs one `stat`, not a YAML parse."""
+
+    def __init__(self) -> None:
+        self._key: tuple[Any, ...] | None = None
+        self._value: Thresholds | None = None
+
+    def get(self, path: Path | None = None) -> Thresholds:
+        path = path or THRESHOLDS_FILE
+        try:
+            stat = path.stat()
+            version: tuple[Any, ...] = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            version = (None,)
+        key = (str(path), *version, id(get_settings()))
+        if key != self._key or self._value is None:
+            self._value, self._key = Thresholds.load(path), key
+        return self._value
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from pathlib import Path
 from core.settings import get_settings
 from nlu.classifier import IntentClassifier
 from nlu.evaluation import load_dataset
+from nlu.handoff_policy import Thresholds, ThresholdsCache
 from training import live_pointer
 
 NLU_DATA = Path(__file__).resolve().parent.parent / "rasa" / "data" / "nlu.yml"
@@ -52,6 +53,14 @@ def live_thresholds_file() -> Path | None:
     (Thresholds.load then reads bot/handoff_thresholds.yml)."""
     path = (live_pointer.read() or {}).get("thresholds")
     return Path(path) if path else None
+
+
+_thresholds = ThresholdsCache()
+
+
+def live_thresholds() -> Thresholds:
+    """The live thresholds, re-read only when the promoted version or its file changes."""
+    return _thresholds.get(live_thresholds_file())
 
 
 @lru_cache(maxsize=4)

@@ -4,9 +4,15 @@ Rasa's `order_form` collects `order_number` and `order_email` (from_text while t
 for them); `validate_order_form` checks each value as it arrives, and the submit actions
 (`action_order_status`, `action_start_return`) look the order up in the demo fixture
 (bot/demo_orders.yml). Nothing about an order is revealed unless the e-mail matches it; the
-second failed verification in a conversation hands off to a person. Replies use the same
-`tandem` custom payload as action_tandem_respond, so the message pipeline stores them and acts
-on a hand-off the same way.
+second failed verification in a conversation hands off to a person. Replies are BotReplies
+like action_tandem_respond's, so the message pipeline stores them and acts on a hand-off the
+same way.
+
+Digressions: a message that is not the value asked for is understood like any other turn
+(the pipeline's Understanding in the metadata). A question the knowledge base answers gets the
+article and the form resumes ("Now, back to your order: …"); asking for a person or an angry
+message leaves the form and hands off; "stop" leaves it; the second unrelated message in a row
+offers to leave it.
 """
 
 from __future__ import annotations
@@ -21,8 +27,10 @@ from typing import Any
 
 import yaml
 
-from bot.actions.respond import ActionResult
-from handoff.models import HandoffReason
+from bot.actions.intents import live_thresholds
+from bot.actions.respond import ActionResult, article_reply, decide_turn, understanding_of
+from bot.replies import BotReply, ReplyKind
+from nlu.handoff_policy import Decision, Reason
 
 ORDERS_FILE = Path(__file__).resolve().parent.parent / "demo_orders.yml"
 FORM_NAME = "order_form"
@@ -33,6 +41,9 @@ NUMBER_SLOT = "order_number"
 EMAIL_SLOT = "order_email"
 FAILURES_SLOT = "order_verification_failures"
 REQUESTED_SLOT = "requested_slot"
+# How the form's last turn went, for the wording of its next question (domain.yml responses):
+# "answered" after a digression the bot answered, "offer" when it offers to leave the form.
+ASIDE_SLOT = "form_aside"
 RETURN_WINDOW_DAYS = 30
 MAX_FAILED_VERIFICATIONS = 2
 
@@ -46,6 +57,12 @@ STOP_TEXT = re.compile(
     r"^\s*(?:please\s+)?(?:stop|cancel|quit|exit|never\s*mind|nevermind|forget\s+it|"
     r"no\s+thanks?|not\s+now|skip(?:\s+it)?)\W*$", re.IGNORECASE)
 HUMAN_INTENTS = frozenset({"request_human"})
+# Messages that are an attempt at the value asked for, even when malformed.
+VALUE_INTENTS = frozenset({"inform"})
+LOOKS_LIKE_VALUE = {"order_number": re.compile(r"\d{3}"), "order_email": re.compile(r"@")}
+# A digression that hands off instead of answering: the customer wants a person.
+LEAVING_REASONS = frozenset({Reason.CUSTOMER_REQUEST, Reason.FRUSTRATION,
+                             Reason.INTENT_OVERRIDE})
 
 # The form asks again right after these (utter_ask_order_number / utter_ask_order_email).
 NUMBER_ERROR = ("Sorry, that doesn't look like an order number: they look like NW-123456. "
@@ -59,6 +76,9 @@ VERIFICATION_HANDOFF_TEXT = ("I still couldn't verify the order, so I'm passing 
                              "of our support team; they will reply here shortly.")
 HUMAN_HANDOFF_TEXT = ("Of course. I'm connecting you with a member of our support team; they "
                       "will reply here shortly.")
+UNRELATED_TEXT = "Sorry, I can't help with that while I'm looking up your order."
+LEAVING_HANDOFF_TEXT = ("I'll leave the order lookup. A member of our support team will take "
+                        "this over and reply here shortly.")
 
 
 @dataclass(frozen=True)
@@ -107,11 +127,11 @@ def _slot(name: str, value: Any) -> dict[str, Any]:
     return {"event": "slot", "timestamp": None, "name": name, "value": value}
 
 
-def _payload(kind: str, text: str, intent: str | None, reason: str, **extra: Any
-             ) -> dict[str, Any]:
-    return {"custom": {"tandem": {"kind": kind, "text": text, "intent": intent,
-                                  "decision": "handoff" if kind == "handoff" else "answer",
-                                  "reason": reason, "form": FORM_NAME, **extra}}}
+def _reply(kind: ReplyKind, text: str, intent: str | None, reason: Reason,
+           **extra: Any) -> dict[str, Any]:
+    decision = Decision.HANDOFF if kind == "handoff" else Decision.ANSWER
+    return BotReply(kind=kind, text=text, intent=intent, decision=decision, reason=reason,
+                    form=FORM_NAME, **extra).to_rasa()
 
 
 def _request_kind(tracker: dict[str, Any]) -> str:
@@ -122,38 +142,72 @@ def _form_intent(tracker: dict[str, Any]) -> str:
     return "start_return" if _request_kind(tracker) == "return" else "ask_order_status"
 
 
+def _leave_form() -> list[dict[str, Any]]:
+    """Clear the form and end the loop. The submit rule still runs and stays silent, because
+    the slots are empty."""
+    return [_slot(NUMBER_SLOT, None), _slot(EMAIL_SLOT, None), _slot(REQUESTED_SLOT, None),
+            _slot(ASIDE_SLOT, None), {"event": "active_loop", "name": None}]
+
+
 def validate(tracker: dict[str, Any]) -> ActionResult:
-    """validate_order_form: check the slot the form just asked for."""
+    """validate_order_form: check the slot the form just asked for, or handle a digression."""
     slots = tracker.get("slots") or {}
     latest = tracker.get("latest_message") or {}
     text = str(latest.get("text") or "")
-    rasa_intent = (latest.get("intent") or {}).get("name")
     result = ActionResult()
     requested = slots.get(REQUESTED_SLOT)
+    if not requested:  # the form's first step: nothing was asked yet
+        return result
+    understanding = understanding_of(tracker)
+    intent = understanding.intent
 
-    if requested and (rasa_intent in HUMAN_INTENTS or STOP_TEXT.match(text)):
-        # Leaving the form: clear it and end the loop. The submit rule still runs and stays
-        # silent, because the slots are empty.
-        result.events += [_slot(NUMBER_SLOT, None), _slot(EMAIL_SLOT, None),
-                          _slot(REQUESTED_SLOT, None), {"event": "active_loop", "name": None}]
-        if rasa_intent in HUMAN_INTENTS:
-            result.responses.append(_payload("handoff", HUMAN_HANDOFF_TEXT, "request_human",
-                                             HandoffReason.CUSTOMER_REQUEST.value))
+    if intent in HUMAN_INTENTS or STOP_TEXT.match(text):
+        result.events += _leave_form()
+        if intent in HUMAN_INTENTS:
+            result.responses.append(_reply("handoff", HUMAN_HANDOFF_TEXT, "request_human",
+                                           Reason.CUSTOMER_REQUEST))
         else:
-            result.responses.append(_payload("answer", STOPPED_TEXT, _form_intent(tracker),
-                                             "form_stopped"))
+            result.responses.append(_reply("answer", STOPPED_TEXT, _form_intent(tracker),
+                                           Reason.FORM_STOPPED))
         return result
 
-    for name, normalise, error in ((NUMBER_SLOT, normalise_order_number, NUMBER_ERROR),
-                                   (EMAIL_SLOT, normalise_email, EMAIL_ERROR)):
-        value = slots.get(name)
-        if value is None or (requested and name != requested):
-            continue
-        clean = normalise(str(value))
-        result.events.append(_slot(name, clean))
-        if clean is None:
-            result.responses.append(_payload("answer", error, _form_intent(tracker),
-                                             "form_invalid_value", slot=name))
+    normalise, error = ((normalise_order_number, NUMBER_ERROR) if requested == NUMBER_SLOT
+                        else (normalise_email, EMAIL_ERROR))
+    clean = normalise(str(slots.get(requested) or text))
+    result.events.append(_slot(requested, clean))
+    if clean is not None:
+        result.events.append(_slot(ASIDE_SLOT, None))
+        return result
+    if intent in VALUE_INTENTS or LOOKS_LIKE_VALUE[requested].search(text):
+        result.events.append(_slot(ASIDE_SLOT, None))
+        result.responses.append(_reply("answer", error, _form_intent(tracker),
+                                       Reason.FORM_INVALID_VALUE, slot=requested))
+        return result
+    return _digression(tracker, understanding, requested, result)
+
+
+def _digression(tracker: dict[str, Any], understanding: Any, requested: str,
+                result: ActionResult) -> ActionResult:
+    """Not the value asked for: answer it if the knowledge base can, then resume the form."""
+    outcome = decide_turn(understanding, 0, live_thresholds())
+    if outcome.decision == Decision.HANDOFF and outcome.reason in LEAVING_REASONS:
+        result.events += _leave_form()
+        result.responses.append(_reply("handoff", LEAVING_HANDOFF_TEXT, understanding.intent,
+                                       outcome.reason))
+        return result
+    # The second unrelated message in a row (the last question was already a resumption):
+    # offer to leave the form instead of asking the same thing again.
+    again = (tracker.get("slots") or {}).get(ASIDE_SLOT) in ("answered", "offer")
+    result.events.append(_slot(ASIDE_SLOT, "offer" if again else "answered"))
+    if outcome.decision == Decision.ANSWER and understanding.best_hit is not None:
+        result.responses.append(article_reply(understanding, outcome, form=FORM_NAME).to_rasa())
+    elif outcome.reason == Reason.SMALL_TALK:
+        reply = BotReply(kind="answer", decision=outcome.decision, reason=outcome.reason,
+                         intent=understanding.intent, form=FORM_NAME)
+        result.responses.append(reply.to_rasa(response=f"utter_{understanding.intent}"))
+    else:
+        result.responses.append(_reply("answer", UNRELATED_TEXT, understanding.intent,
+                                       Reason.FORM_DIGRESSION, slot=requested))
     return result
 
 
@@ -230,11 +284,11 @@ def _submit(tracker: dict[str, Any], kind: str, today: date | None) -> ActionRes
         failures += 1
         result.events.append(_slot(FAILURES_SLOT, failures))
         if failures >= MAX_FAILED_VERIFICATIONS:
-            result.responses.append(_payload("handoff", VERIFICATION_HANDOFF_TEXT, intent,
-                                             HandoffReason.VERIFICATION_FAILED.value))
+            result.responses.append(_reply("handoff", VERIFICATION_HANDOFF_TEXT, intent,
+                                             Reason.VERIFICATION_FAILED))
         else:
-            result.responses.append(_payload("answer", NOT_VERIFIED_TEXT, intent,
-                                             "order_not_verified"))
+            result.responses.append(_reply("answer", NOT_VERIFIED_TEXT, intent,
+                                             Reason.ORDER_NOT_VERIFIED))
         return result
     result.events.append(_slot(FAILURES_SLOT, 0))
     if kind == "return":
@@ -242,10 +296,10 @@ def _submit(tracker: dict[str, Any], kind: str, today: date | None) -> ActionRes
         extra: dict[str, Any] = {"order": order.number, "return_started": started}
         if started:
             extra["return_reference"] = _reference(order)
-        result.responses.append(_payload("answer", text, intent, "order_verified", **extra))
+        result.responses.append(_reply("answer", text, intent, Reason.ORDER_VERIFIED, **extra))
     else:
-        result.responses.append(_payload("answer", _status_text(order), intent,
-                                         "order_verified", order=order.number,
+        result.responses.append(_reply("answer", _status_text(order), intent,
+                                         Reason.ORDER_VERIFIED, order=order.number,
                                          order_status=order.status))
     return result
 

@@ -1,25 +1,21 @@
 """action_tandem_respond: the turn Rasa hands to the platform.
 
-It ranks the message's intents with the calibrated classifier (bot.actions.intents), reads
-the frustration and language signals, looks the message up in the knowledge base, asks the
-hand-off policy what to do, and answers in Rasa's action-server format. It writes nothing: a
-hand-off travels back to the platform as a `tandem` custom payload, which the message
-pipeline acts on.
+It takes the message's Understanding (bot/understanding.py: the intent ranking, knowledge-base
+hits and signals the pipeline computed before asking Rasa, read from the message metadata),
+asks the hand-off policy what to do, and answers with a BotReply (bot/replies.py) in Rasa's
+action-server format. It writes nothing: the message pipeline stores the reply and acts on a
+hand-off.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.actions.intents import get_classifier, live_thresholds_file
-from knowledge_base import retrieval
-from nlu import signals
-from nlu.classifier import Ranking
+from bot.actions.intents import live_thresholds
+from bot.replies import ArticleRef, BotReply, RelatedArticle
+from bot.understanding import Understanding, understand
 from nlu.handoff_policy import (
-    HUMAN_REQUEST_INTENTS,
-    SMALL_TALK_INTENTS,
     Decision,
     Outcome,
     Reason,
@@ -31,8 +27,6 @@ from nlu.handoff_policy import (
 ACTION_NAME = "action_tandem_respond"
 FALLBACK_SLOT = "consecutive_fallbacks"
 RECENT_MESSAGES = 3  # earlier customer messages checked for rephrasing
-
-log = logging.getLogger(__name__)
 
 HANDOFF_TEXT = (
     "I'm not the best one to help with that, so I'm handing you over to a member of our "
@@ -72,24 +66,6 @@ class ActionResult:
         return {"events": self.events, "responses": self.responses}
 
 
-def _rasa_ranking(latest: dict[str, Any]) -> Ranking:
-    ranking = [r for r in latest.get("intent_ranking") or []
-               if r.get("name") and r.get("name") != "nlu_fallback"]
-    if not ranking and (latest.get("intent") or {}).get("name") not in (None, "nlu_fallback"):
-        ranking = [latest["intent"]]
-    return Ranking([str(r["name"]) for r in ranking],
-                   [float(r.get("confidence") or 0.0) for r in ranking])
-
-
-def rank_intents(text: str, latest: dict[str, Any]) -> tuple[Ranking, str]:
-    """The calibrated classifier's ranking; Rasa's when the classifier cannot run."""
-    try:
-        return get_classifier().rank(text), "tandem"
-    except Exception as exc:  # the model files are missing or broken: degrade, do not fail
-        log.warning("intent classifier unavailable, using Rasa's ranking: %s", exc)
-        return _rasa_ranking(latest), "rasa"
-
-
 def previous_customer_texts(tracker: dict[str, Any], limit: int = RECENT_MESSAGES) -> list[str]:
     texts = [str(e.get("text") or "") for e in tracker.get("events") or []
              if e.get("event") == "user"]
@@ -104,58 +80,82 @@ def _slot_event(value: float) -> dict[str, Any]:
     return {"event": "slot", "timestamp": None, "name": FALLBACK_SLOT, "value": value}
 
 
-def run(tracker: dict[str, Any], thresholds: Thresholds | None = None) -> ActionResult:
-    thresholds = thresholds or Thresholds.load(live_thresholds_file())
+def understanding_of(tracker: dict[str, Any]) -> Understanding:
+    """The pipeline's Understanding of the latest message; built here only when the message
+    came without one (a Rasa-only deployment, `rasa shell`)."""
     latest = tracker.get("latest_message") or {}
-    text = str(latest.get("text") or "")
-    fallbacks = int(float((tracker.get("slots") or {}).get(FALLBACK_SLOT) or 0))
-    ranking, source = rank_intents(text, latest)
-    intent = ranking.intent
+    found = Understanding.from_metadata(latest.get("metadata"))
+    if found is not None:
+        return found
+    return understand(str(latest.get("text") or ""), previous_customer_texts(tracker))
 
-    hits = []
-    if text.strip() and intent not in SMALL_TALK_INTENTS and intent not in HUMAN_REQUEST_INTENTS:
-        hits = retrieval.search(text, k=3)
-    best = hits[0] if hits else None
-    outcome = decide(
-        Turn(intent=intent, intent_confidence=ranking.confidence,
-             kb_score=best.score if best else None, consecutive_fallbacks=fallbacks,
+
+def decide_turn(understanding: Understanding, consecutive_fallbacks: int,
+                thresholds: Thresholds) -> Outcome:
+    ranking, best = understanding.ranking, understanding.best_hit
+    return decide(
+        Turn(intent=ranking.intent, intent_confidence=ranking.confidence,
+             kb_score=best.score if best else None,
+             consecutive_fallbacks=consecutive_fallbacks,
              second_confidence=ranking.second_confidence,
-             frustrated=signals.frustrated(text, previous_customer_texts(tracker)),
-             supported_language=signals.supported_language(text)),
+             frustrated=understanding.frustrated,
+             supported_language=understanding.supported_language),
         thresholds,
     )
-    rasa_intent = (latest.get("intent") or {}).get("name")
-    trace = {"intent": intent, "confidence": round(ranking.confidence, 4),
-             "kb_score": round(best.score, 4) if best else None,
-             "decision": outcome.decision.value, "reason": outcome.reason.value,
-             "ranking_source": source, "rasa_intent": rasa_intent}
+
+
+def article_reply(understanding: Understanding, outcome: Outcome,
+                  **extra: Any) -> BotReply:
+    """The best article's passage as the answer (the caller checked there is one)."""
+    best = understanding.best_hit
+    assert best is not None
+    return BotReply(
+        **_trace(understanding, outcome), kind="answer", text=best.passage,
+        article=ArticleRef(id=best.article_id, slug=best.slug, title=best.title,
+                           url=f"/help/articles/{best.slug}", matched_on=best.matched_on),
+        related=[RelatedArticle(slug=h.slug, title=h.title, score=round(h.score, 4))
+                 for h in understanding.kb_hits[1:]],
+        **extra)
+
+
+def _trace(understanding: Understanding, outcome: Outcome) -> dict[str, Any]:
+    ranking, best = understanding.ranking, understanding.best_hit
+    return {"intent": ranking.intent, "confidence": round(ranking.confidence, 4),
+            "kb_score": round(best.score, 4) if best else None,
+            "decision": outcome.decision, "reason": outcome.reason,
+            "ranking_source": understanding.source}
+
+
+def run(tracker: dict[str, Any], thresholds: Thresholds | None = None) -> ActionResult:
+    thresholds = thresholds or live_thresholds()
+    fallbacks = int(float((tracker.get("slots") or {}).get(FALLBACK_SLOT) or 0))
+    understanding = understanding_of(tracker)
+    outcome = decide_turn(understanding, fallbacks, thresholds)
+    intent = understanding.intent
     result = ActionResult()
 
-    if outcome.decision == Decision.ANSWER and best is None:
-        result.responses.append({"response": f"utter_{intent}", "custom": {"tandem": trace}})
+    if outcome.decision == Decision.ANSWER and understanding.best_hit is None:
+        reply = BotReply(**_trace(understanding, outcome), kind="answer")
+        result.responses.append(reply.to_rasa(response=f"utter_{intent}"))
         result.events.append(_slot_event(0))
     elif outcome.decision == Decision.ANSWER:
-        assert best is not None
-        article = {"id": best.article_id, "slug": best.slug, "title": best.title,
-                   "url": f"/help/articles/{best.slug}", "matched_on": best.matched_on}
-        result.responses.append({"custom": {"tandem": {
-            **trace, "kind": "answer", "text": best.passage, "article": article,
-            "related": [{"slug": h.slug, "title": h.title, "score": round(h.score, 4)}
-                        for h in hits[1:]],
-        }}})
+        result.responses.append(article_reply(understanding, outcome).to_rasa())
         result.events.append(_slot_event(0))
     elif outcome.decision == Decision.CLARIFY:
-        result.responses.append({"custom": {"tandem": {
-            **trace, "kind": "clarify", "text": _clarifying_question(outcome, ranking, best)}}})
+        text = _clarifying_question(outcome, understanding)
+        result.responses.append(
+            BotReply(**_trace(understanding, outcome), kind="clarify", text=text).to_rasa())
         result.events.append(_slot_event(fallbacks + 1))
     else:
-        result.responses.append({"custom": {"tandem": {
-            **trace, "kind": "handoff", "text": HANDOFF_TEXTS.get(outcome.reason, HANDOFF_TEXT)}}})
+        text = HANDOFF_TEXTS.get(outcome.reason, HANDOFF_TEXT)
+        result.responses.append(
+            BotReply(**_trace(understanding, outcome), kind="handoff", text=text).to_rasa())
         result.events.append(_slot_event(0))
     return result
 
 
-def _clarifying_question(outcome: Outcome, ranking: Ranking, best: Any) -> str:
+def _clarifying_question(outcome: Outcome, understanding: Understanding) -> str:
+    ranking, best = understanding.ranking, understanding.best_hit
     if outcome.reason == Reason.AMBIGUOUS_INTENT and len(ranking.intents) > 1:
         first, second = (INTENT_TOPICS.get(i, i.replace("_", " ")) for i in ranking.intents[:2])
         return f"Just to be sure: is this about {first}, or about {second}?"

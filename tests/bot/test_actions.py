@@ -2,12 +2,13 @@
 
 import pytest
 
+from bot.understanding import IntentScore, KbHit, Understanding
 from core.settings import get_settings
 from tests.api_helpers import api_client
 
 
 def _tracker(text, intent, confidence, fallbacks=0, earlier=()):
-    """Rasa's tracker; the action ranks intents itself, Rasa's intent is only recorded."""
+    """Rasa's tracker without the platform's understanding: the action classifies itself."""
     events = [{"event": "user", "text": t} for t in (*earlier, text)]
     return {"sender_id": "c1", "slots": {"consecutive_fallbacks": fallbacks}, "events": events,
             "latest_message": {"text": text, "intent": {"name": intent, "confidence": confidence},
@@ -80,11 +81,26 @@ def _tandem(call, tracker):
     return response.json()["responses"][0].get("custom", {}).get("tandem") or {}
 
 
-def test_the_calibrated_classifier_ranks_and_rasa_intent_is_recorded(call):
+def test_without_the_platforms_understanding_the_action_classifies_itself(call):
     tandem = _tandem(call, _tracker("how long does shipping to Canada take?", "greet", 0.2))
-    assert (tandem["intent"], tandem["ranking_source"], tandem["rasa_intent"]) == (
-        "ask_shipping", "tandem", "greet")
+    assert (tandem["intent"], tandem["ranking_source"]) == ("ask_shipping", "classifier")
     assert tandem["kind"] == "answer"
+
+
+def test_the_action_decides_on_the_understanding_it_was_sent(call):
+    """The pipeline's classification travels in the metadata; the action must not redo it
+    (the hit below is not what the demo KB would return for this text)."""
+    understanding = Understanding(
+        intent_ranking=[IntentScore(name="ask_payments", confidence=0.93),
+                        IntentScore(name="ask_orders", confidence=0.02)],
+        kb_hits=[KbHit(article_id=999, slug="made-up", title="Made up", score=0.81,
+                       passage="The passage the pipeline found.", matched_on="question")])
+    tracker = _tracker("how long does shipping to Canada take?", "ask_payments", 0.93)
+    tracker["latest_message"]["metadata"] = understanding.to_metadata()
+    tandem = _tandem(call, tracker)
+    assert (tandem["intent"], tandem["kind"], tandem["article"]["slug"]) == (
+        "ask_payments", "answer", "made-up")
+    assert tandem["text"] == "The passage the pipeline found."
 
 
 def test_close_intents_get_one_clarifying_question(call):

@@ -5,17 +5,24 @@ from datetime import date
 import pytest
 
 from bot.actions import orders
+from bot.understanding import IntentScore, Understanding
 from core.settings import get_settings
 from tests.api_helpers import api_client
 
 
-def _tracker(text="", requested=None, intent="inform", **slots):
+def _tracker(text="", requested=None, intent="inform", understood=True, **slots):
+    """Rasa's tracker; with `understood` the message carries the pipeline's Understanding
+    (this intent, no article), else the action classifies the text itself."""
     values = {"consecutive_fallbacks": 0, "order_request": "status", "order_number": None,
-              "order_email": None, "order_verification_failures": 0,
+              "order_email": None, "order_verification_failures": 0, "form_aside": None,
               "requested_slot": requested, **slots}
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}}
+    if understood:
+        latest["metadata"] = Understanding(
+            intent_ranking=[IntentScore(name=intent, confidence=0.9)], kb_hits=[]).to_metadata()
     return {"sender_id": "c1", "slots": values, "events": [{"event": "user", "text": text}],
             "active_loop": {"name": "order_form"} if requested else {},
-            "latest_message": {"text": text, "intent": {"name": intent, "confidence": 0.9}}}
+            "latest_message": latest}
 
 
 @pytest.fixture
@@ -62,13 +69,13 @@ def test_emails_are_validated(text, expected):
 def test_valid_order_number_is_normalised(call):
     body = call("validate_order_form", _tracker("nw-100001", "order_number",
                                                 order_number="nw-100001"))
-    assert _slots(body) == {"order_number": "NW-100001"}
+    assert _slots(body) == {"order_number": "NW-100001", "form_aside": None}
     assert body["responses"] == []
 
 
 def test_invalid_order_number_is_cleared_with_a_hint(call):
     body = call("validate_order_form", _tracker("twelve", "order_number", order_number="twelve"))
-    assert _slots(body) == {"order_number": None}
+    assert _slots(body) == {"order_number": None, "form_aside": None}
     tandem = _tandem(body)
     assert tandem["kind"] == "answer" and "NW-123456" in tandem["text"]
 
@@ -77,14 +84,15 @@ def test_invalid_email_is_cleared_with_a_hint(call):
     body = call("validate_order_form", _tracker(
         "jane at example", "order_email", order_number="NW-100001",
         order_email="jane at example"))
-    assert _slots(body) == {"order_email": None}
+    assert _slots(body) == {"order_email": None, "form_aside": None}
     assert "e-mail" in _tandem(body)["text"]
 
 
 def test_stop_leaves_the_form(call):
     body = call("validate_order_form", _tracker("never mind", "order_number",
                                                 order_number="never mind"))
-    assert _slots(body) == {"order_number": None, "order_email": None, "requested_slot": None}
+    assert _slots(body) == {"order_number": None, "order_email": None, "requested_slot": None,
+                            "form_aside": None}
     assert {"event": "active_loop", "name": None} in body["events"]
     assert _tandem(body)["kind"] == "answer"
     # The submit rule still runs after the loop ends: with empty slots it says nothing.
@@ -100,6 +108,36 @@ def test_asking_for_a_person_during_the_form_hands_off(call):
     tandem = _tandem(body)
     assert (tandem["kind"], tandem["reason"], tandem["intent"]) == (
         "handoff", "customer_request", "request_human")
+
+
+def test_a_question_inside_the_form_gets_the_article_and_the_form_resumes(call, demo_index):
+    body = call("validate_order_form", _tracker(
+        "do you ship to australia", "order_number", understood=False,
+        order_number="do you ship to australia"))
+    tandem = _tandem(body)
+    assert (tandem["kind"], tandem["intent"], tandem["form"]) == (
+        "answer", "ask_shipping", "order_form")
+    assert "shipping" in tandem["article"]["slug"]
+    # The form goes on: the slot stays empty and its next question is the resuming one.
+    assert _slots(body) == {"order_number": None, "form_aside": "answered"}
+    assert {"event": "active_loop", "name": None} not in body["events"]
+
+
+def test_a_second_unrelated_message_in_a_row_offers_to_leave(call, demo_index):
+    body = call("validate_order_form", _tracker(
+        "which cards do you take", "order_number", understood=False, form_aside="answered",
+        order_number="which cards do you take"))
+    assert _tandem(body)["kind"] == "answer"
+    assert _slots(body)["form_aside"] == "offer"
+    assert {"event": "active_loop", "name": None} not in body["events"]
+
+
+def test_an_angry_message_inside_the_form_leaves_it_for_a_person(call, demo_index):
+    body = call("validate_order_form", _tracker(
+        "this is useless, worst service ever", "order_number", understood=False,
+        order_number="this is useless, worst service ever"))
+    assert {"event": "active_loop", "name": None} in body["events"]
+    assert _tandem(body)["kind"] == "handoff"
 
 
 def test_status_of_a_verified_order(call):
