@@ -1,4 +1,4 @@
-"""Teams: the groups agents and supervisors are scoped to (see handoff.service.visible_to)."""
+"""Teams: the groups agents and supervisors are scoped to (see handoff.visibility)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from core.auth.service import Principal, resolve_token
 from core.database import session_scope
 from core.errors import AuthenticationRequired, PermissionDenied, TandemError
 from core.realtime import hub
-from handoff import service as handoff
+from handoff import lookup, visibility
 from handoff.models import Ticket
 
 router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
@@ -55,7 +55,7 @@ def _events_for(token: str | None, events: list[dict[str, Any]]) -> list[dict[st
     shown: list[dict[str, Any]] = []
     with session_scope() as session:
         principal = _principal(session, token)
-        scope = handoff.scope_of(session, principal)
+        scope = visibility.scope_of(session, principal)
         latest: dict[str, Ticket | None] = {}
         for event in events:
             if event.get("type") == "notification" and event.get("user_id") != principal.user_id:
@@ -65,7 +65,7 @@ def _events_for(token: str | None, events: list[dict[str, Any]]) -> list[dict[st
             elif "conversation_id" in event:
                 conversation_id = event["conversation_id"]
                 if conversation_id not in latest:
-                    latest[conversation_id] = handoff.latest_ticket_for(session, conversation_id)
+                    latest[conversation_id] = lookup.latest_ticket_for(session, conversation_id)
                 ticket = latest[conversation_id]
             else:
                 ticket = None
@@ -95,7 +95,7 @@ async def agent_socket(websocket: WebSocket) -> None:
 
     def may_see(conversation_id: str) -> bool:
         with session_scope() as session:
-            return handoff.can_see_conversation(session, conversation_id, principal)
+            return visibility.can_see_conversation(session, conversation_id, principal)
 
     async def relay_typing(raw: str) -> None:
         """{"type": "typing", "conversation_id"} from the console: tell that customer an

@@ -3,12 +3,13 @@ notifications (SLA escalations and the like)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
 from agent_console.access import SupportConfigure, TicketsRead
+from agent_console.schemas import CalendarOut, NotificationList, NotificationOut, PolicyOut
 from core.auth.dependencies import client_address
 from core.database import DbSession
 from handoff import notifications, sla_config
@@ -48,25 +49,25 @@ class PolicyBody(BaseModel):
 
 
 @router.get("/calendars", summary="Business calendars")
-def list_calendars(principal: SupportConfigure, session: DbSession) -> list[dict[str, Any]]:
-    return [sla_config.calendar_to_dict(c) for c in sla_config.list_calendars(session)]
+def list_calendars(principal: SupportConfigure, session: DbSession) -> list[CalendarOut]:
+    return [CalendarOut.model_validate(c) for c in sla_config.list_calendars(session)]
 
 
 @router.post("/calendars", status_code=status.HTTP_201_CREATED,
              summary="Create a business calendar (time zone, weekly hours, holidays)")
 def create_calendar(body: CalendarBody, principal: SupportConfigure, request: Request,
-                    session: DbSession) -> dict[str, Any]:
+                    session: DbSession) -> CalendarOut:
     calendar = sla_config.create_calendar(session, principal, body.to_input(),
                                           client_address=client_address(request))
-    return sla_config.calendar_to_dict(calendar)
+    return CalendarOut.model_validate(calendar)
 
 
 @router.put("/calendars/{calendar_id}", summary="Replace a business calendar")
 def update_calendar(calendar_id: int, body: CalendarBody, principal: SupportConfigure,
-                    request: Request, session: DbSession) -> dict[str, Any]:
+                    request: Request, session: DbSession) -> CalendarOut:
     calendar = sla_config.update_calendar(session, principal, calendar_id, body.to_input(),
                                           client_address=client_address(request))
-    return sla_config.calendar_to_dict(calendar)
+    return CalendarOut.model_validate(calendar)
 
 
 @router.delete("/calendars/{calendar_id}", status_code=204,
@@ -81,25 +82,25 @@ def delete_calendar(calendar_id: int, principal: SupportConfigure, request: Requ
 
 
 @router.get("/sla-policies", summary="SLA policies, most urgent priority first")
-def list_policies(principal: SupportConfigure, session: DbSession) -> list[dict[str, Any]]:
-    return [sla_config.policy_to_dict(p) for p in sla_config.list_policies(session)]
+def list_policies(principal: SupportConfigure, session: DbSession) -> list[PolicyOut]:
+    return [PolicyOut.model_validate(p) for p in sla_config.list_policies(session)]
 
 
 @router.post("/sla-policies", status_code=status.HTTP_201_CREATED,
              summary="Create the SLA policy of a priority")
 def create_policy(body: PolicyBody, principal: SupportConfigure, request: Request,
-                  session: DbSession) -> dict[str, Any]:
+                  session: DbSession) -> PolicyOut:
     policy = sla_config.create_policy(session, principal, body.to_input(),
                                       client_address=client_address(request))
-    return sla_config.policy_to_dict(policy)
+    return PolicyOut.model_validate(policy)
 
 
 @router.put("/sla-policies/{policy_id}", summary="Replace an SLA policy")
 def update_policy(policy_id: int, body: PolicyBody, principal: SupportConfigure,
-                  request: Request, session: DbSession) -> dict[str, Any]:
+                  request: Request, session: DbSession) -> PolicyOut:
     policy = sla_config.update_policy(session, principal, policy_id, body.to_input(),
                                       client_address=client_address(request))
-    return sla_config.policy_to_dict(policy)
+    return PolicyOut.model_validate(policy)
 
 
 @router.delete("/sla-policies/{policy_id}", status_code=204, summary="Delete an SLA policy")
@@ -115,15 +116,15 @@ def delete_policy(policy_id: int, principal: SupportConfigure, request: Request,
 @notifications_router.get("/notifications", summary="My notifications, unread first")
 def list_notifications(principal: TicketsRead, session: DbSession,
                        unread: Annotated[bool, Query()] = False,
-                       limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
+                       limit: Annotated[int, Query(ge=1, le=200)] = 50) -> NotificationList:
     items = notifications.list_for(session, principal.user_id, unread_only=unread, limit=limit)
-    return {"unread": notifications.unread_count(session, principal.user_id),
-            "items": [notifications.to_dict(n) for n in items]}
+    return NotificationList(unread=notifications.unread_count(session, principal.user_id),
+                            items=[NotificationOut.of(n) for n in items])
 
 
 @notifications_router.post("/notifications/{notification_id}/read",
                            summary="Mark one of my notifications read")
 def mark_notification_read(notification_id: int, principal: TicketsRead,
-                           session: DbSession) -> dict[str, Any]:
+                           session: DbSession) -> NotificationOut:
     notification = notifications.mark_read(session, principal.user_id, notification_id)
-    return notifications.to_dict(notification)
+    return NotificationOut.of(notification)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from agent_console.access import TicketsAssign, TicketsRead, TicketsReply
+from agent_console.schemas import Directory, PresenceOut, SupervisorOverview
 from agent_console.tickets import shown
 from core.auth.models import User
 from core.auth.permissions import Permission
@@ -18,8 +19,10 @@ from core.auth.service import Principal
 from core.database import DbSession, utcnow
 from core.settings import get_settings
 from handoff import csat, routing
-from handoff import service as handoff
+from handoff import queue as ticket_queue
 from handoff.models import AgentPresence, SlaState, Team, TeamMember, Ticket, TicketStatus
+from handoff.schemas import describe_tickets
+from handoff.visibility import team_ids_of
 
 router = APIRouter(prefix="/api/v1/agent", tags=["agent team"])
 
@@ -33,22 +36,22 @@ class PresenceIn(BaseModel):
 
 
 @router.get("/presence/me", summary="My status, capacity and current load")
-def my_presence(principal: TicketsRead, session: DbSession) -> dict[str, Any]:
-    return routing.presence_to_dict(session, routing.presence_of(session, principal.user_id))
+def my_presence(principal: TicketsRead, session: DbSession) -> PresenceOut:
+    return PresenceOut.of(session, routing.presence_of(session, principal.user_id))
 
 
 @router.put("/presence/me", summary="Go online, away or offline (offline returns my chats)")
 def set_my_presence(body: PresenceIn, principal: TicketsReply,
-                    session: DbSession) -> dict[str, Any]:
+                    session: DbSession) -> PresenceOut:
     presence = routing.set_presence(session, principal.user_id, status=body.status,
                                     capacity=body.capacity)
-    return routing.presence_to_dict(session, presence)
+    return PresenceOut.of(session, presence)
 
 
 def _visible_teams(session: DbSession, principal: Principal) -> list[Team]:
     query = select(Team).order_by(Team.name)
     if not principal.can(Permission.TICKETS_ALL_TEAMS):
-        query = query.where(Team.id.in_(handoff.team_ids_of(session, principal.user_id)))
+        query = query.where(Team.id.in_(team_ids_of(session, principal.user_id)))
     return list(session.scalars(query))
 
 
@@ -63,19 +66,21 @@ def _workers(session: DbSession, team_ids: list[int] | None) -> list[User]:
 
 
 @router.get("/directory", summary="Teams and agents, for transfer and assignment pickers")
-def directory(principal: TicketsRead, session: DbSession) -> dict[str, Any]:
+def directory(principal: TicketsRead, session: DbSession) -> Directory:
     teams = list(session.scalars(select(Team).order_by(Team.name)))
     agents = _workers(session, None)
     statuses = dict(session.execute(select(AgentPresence.user_id, AgentPresence.status))
                     .tuples().all())
-    return {"teams": [{"id": t.id, "name": t.name, "slug": t.slug} for t in teams],
-            "agents": [{"id": a.id, "display_name": a.display_name,
-                        "status": statuses.get(a.id, "offline")} for a in agents]}
+    return Directory.model_validate({
+        "teams": teams,
+        "agents": [{"id": a.id, "display_name": a.display_name,
+                    "status": statuses.get(a.id, "offline")} for a in agents]},
+        from_attributes=True)
 
 
 @router.get("/supervisor/overview",
             summary="Team queues, agents' status and load, and the SLA risk list")
-def supervisor_overview(principal: TicketsAssign, session: DbSession) -> dict[str, Any]:
+def supervisor_overview(principal: TicketsAssign, session: DbSession) -> SupervisorOverview:
     teams = _visible_teams(session, principal)
     team_ids = [t.id for t in teams]
     scope = None if principal.can(Permission.TICKETS_ALL_TEAMS) else team_ids
@@ -99,7 +104,7 @@ def supervisor_overview(principal: TicketsAssign, session: DbSession) -> dict[st
                           "online_agents": len(routing.online_agent_ids(session, team.id)),
                           "csat_30d": csat.csat_summary(session, team_id=team.id,
                                                         since=month_ago)})
-    if None in by_team:  # unrouted tickets are everyone's (see handoff.service.visible_to)
+    if None in by_team:  # unrouted tickets are everyone's (see handoff.visibility)
         count, oldest = by_team[None]
         team_rows.append({"id": None, "name": "Unrouted", "assignment_policy": "manual",
                           "queued": count, "longest_wait_seconds": wait_seconds(oldest),
@@ -119,12 +124,11 @@ def supervisor_overview(principal: TicketsAssign, session: DbSession) -> dict[st
                    "load": load.get(a.id, 0), "team_ids": sorted(memberships.get(a.id, [])),
                    "csat_30d": csat.csat_summary(session, agent_id=a.id, since=month_ago)}
                   for a in agents]
-    active = handoff.list_queue(session, view="all", viewer=principal)
-    risk_rows = [r for r in handoff.describe_tickets(session, active)
-                 if r["sla"]["state"] != SlaState.OK
-                 or (r["sla"]["seconds_left"] is not None
-                     and r["sla"]["seconds_left"] < RISK_HORIZON_SECONDS)]
-    risk_rows.sort(key=lambda r: (r["sla"]["seconds_left"] is None,
-                                  r["sla"]["seconds_left"] or 0))
-    return {"teams": team_rows, "agents": agent_rows, "sla_risk": shown(principal,
-                                                                        risk_rows[:50])}
+    active = ticket_queue.list_queue(session, view="all", viewer=principal)
+    risk_rows = [r for r in describe_tickets(session, active, principal)
+                 if r.sla.state != SlaState.OK
+                 or (r.sla.seconds_left is not None
+                     and r.sla.seconds_left < RISK_HORIZON_SECONDS)]
+    risk_rows.sort(key=lambda r: (r.sla.seconds_left is None, r.sla.seconds_left or 0))
+    return SupervisorOverview.model_validate({"teams": team_rows, "agents": agent_rows,
+                                              "sla_risk": shown(principal, risk_rows[:50])})

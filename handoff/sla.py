@@ -45,7 +45,7 @@ class ClockReading:
     level: SlaState
 
 
-# --- hooks (called by handoff.service) ----------------------------------------------------
+# --- hooks (called by handoff.lifecycle) --------------------------------------------------
 
 
 def on_ticket_created(session: Session, ticket: Ticket, now: datetime) -> None:

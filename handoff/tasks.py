@@ -8,7 +8,7 @@ from typing import Any
 from celery import shared_task
 
 from core.database import session_scope, utcnow
-from handoff import escalation, service
+from handoff import escalation, lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def scan_sla_task() -> dict[str, Any]:
 def close_solved_task() -> int:
     """Close solved tickets whose reopen window has passed (beat runs it every 10 minutes)."""
     with session_scope() as session:
-        closed = service.close_solved(session, utcnow())
+        closed = lifecycle.close_solved(session, utcnow())
     if closed:
         log.info("closed %d solved tickets past their reopen window", closed)
     return closed

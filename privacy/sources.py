@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from conversations import service as conversations
 from conversations.models import Message
 from core.personal_data import CustomerRef, PersonalDataSource, register_source
-from handoff import service as handoff
 from handoff.models import CsatRating, EmailMessage, Ticket, TicketEvent, TicketNote
+from handoff.schemas import TicketOut
 
 
 def _export_messages(session: Session, ref: CustomerRef) -> list[dict[str, Any]]:
@@ -39,7 +39,7 @@ def _count_messages(session: Session, ref: CustomerRef) -> int:
 
 
 def _export_tickets(session: Session, ref: CustomerRef) -> list[dict[str, Any]]:
-    return [handoff.ticket_to_dict(t) for t in session.scalars(
+    return [TicketOut.of(t).model_dump() for t in session.scalars(
         select(Ticket).where(Ticket.conversation_id.in_(ref.conversation_ids))
         .order_by(Ticket.id))]
 

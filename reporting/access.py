@@ -20,7 +20,7 @@ from core.auth.permissions import Permission
 from core.auth.service import Principal
 from core.database import DbSession
 from core.errors import PermissionDenied
-from handoff import service as handoff
+from handoff import visibility
 
 ReportsRead = Annotated[Principal, Depends(require(Permission.REPORTS_READ))]
 ReportsExport = Annotated[Principal, Depends(require(Permission.REPORTS_EXPORT))]
@@ -59,7 +59,7 @@ def scope_of(session: Session, principal: Principal) -> Scope:
         return Scope(team_ids=None, only_agent_id=principal.user_id, pii=pii)
     works_tickets = principal.can(Permission.TICKETS_READ)
     if works_tickets and not principal.can(Permission.TICKETS_ALL_TEAMS):
-        return Scope(team_ids=frozenset(handoff.team_ids_of(session, principal.user_id)),
+        return Scope(team_ids=frozenset(visibility.team_ids_of(session, principal.user_id)),
                      pii=pii)
     return Scope(team_ids=None, pii=pii)
 

@@ -38,8 +38,7 @@ from core.auth.service import Principal
 from core.database import utcnow
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 from core.realtime import publish_after_commit
-from handoff import notifications
-from handoff import service as handoff
+from handoff import notifications, visibility
 from handoff.models import HandoffReason, Team, TeamMember, Ticket, TicketEvent, TicketStatus
 from reporting.models import AlertEpisode, AlertKind, AlertRule
 
@@ -292,7 +291,7 @@ def _checked(session: Session, actor: Principal, data: RuleInput) -> RuleInput:
         if session.get(Team, data.team_id) is None:
             raise ValidationFailed(f"team {data.team_id} does not exist", field="team_id")
         if (not actor.can(Permission.TICKETS_ALL_TEAMS)
-                and data.team_id not in handoff.team_ids_of(session, actor.user_id)):
+                and data.team_id not in visibility.team_ids_of(session, actor.user_id)):
             raise PermissionDenied("you can only set alerts for your own teams",
                                    field="team_id")
     return RuleInput(name, data.kind, float(data.threshold), data.team_id, window,
@@ -312,7 +311,7 @@ def visible(session: Session, viewer: Principal, rule: AlertRule) -> bool:
         return True
     if not viewer.can(Permission.TICKETS_READ):
         return True  # analysts and ML engineers read every team's reports
-    return rule.team_id in handoff.team_ids_of(session, viewer.user_id)
+    return rule.team_id in visibility.team_ids_of(session, viewer.user_id)
 
 
 def create_rule(session: Session, actor: Principal, data: RuleInput, *,

@@ -1,9 +1,9 @@
 """Realistic support history for demos and benchmarks (`tandem seed-traffic`).
 
 Each conversation is played forward in simulated time by the same rules the services
-follow (bot.pipeline, handoff.service, handoff.routing, handoff.sla, handoff.escalation,
-handoff.csat, knowledge_base.feedback/gaps, the e-mail channel), and stops at "now": a
-conversation that started an hour ago may still wait in the queue. The rows it leaves are
+follow (bot.pipeline, handoff.intake, handoff.lifecycle, handoff.routing, handoff.sla,
+handoff.escalation, handoff.csat, knowledge_base.feedback/gaps, the e-mail channel), and stops
+at "now": a conversation that started an hour ago may still wait in the queue. The rows it leaves are
 the ones those services would have written: conversation and message rows with the bot's
 decision metadata, tickets with their timestamps and SLA due times (computed by the real
 `handoff.sla` hooks on the ticket), ticket_events for every change (created, assignee,
@@ -42,6 +42,7 @@ from core.database import session_scope, utcnow
 from core.settings import get_settings
 from handoff import business_hours, sla
 from handoff.escalation import CLOCK_NAMES
+from handoff.intake import REASON_PRIORITY
 from handoff.models import (
     PRIORITY_ORDER,
     AssignmentPolicy,
@@ -60,7 +61,6 @@ from handoff.models import (
     TicketNote,
     TicketStatus,
 )
-from handoff.service import REASON_PRIORITY
 from knowledge_base.articles import load_demo_articles
 from knowledge_base.models import Article, ArticleRating, ArticleStatus, GapReason, KnowledgeGap
 
@@ -495,7 +495,7 @@ class ConversationSim:
         self.ticket.updated_at = moment
 
     def move(self, new: str, *, actor: int | None, note: str | None = None) -> None:
-        """handoff.service._move"""
+        """handoff.lifecycle._move"""
         ticket = self.ticket
         assert ticket is not None
         old = ticket.status
@@ -555,7 +555,7 @@ class ConversationSim:
                 f"(due {reading.due_at:%Y-%m-%d %H:%M} UTC)")
         self.event("sla", before, after, note, None, at=at)
 
-    # the ticket's life (handoff.service)
+    # the ticket's life (handoff.intake, handoff.lifecycle)
     def hand_off(self, reason: str, intent: str | None, confidence: float | None,
                  subject: str, *, email: bool = False) -> None:
         rule = (self.world.routes.get(("intent", intent or "")) or
@@ -589,7 +589,7 @@ class ConversationSim:
                                 else self.world.default_team_id]
 
     def route_to_people(self) -> None:
-        """handoff.service._route_to_people: auto-assign, queued notice, or away."""
+        """handoff.intake._route_to_people: auto-assign, queued notice, or away."""
         ticket = self.ticket
         assert ticket is not None
         team = self.team() if ticket.team_id is not None else None
@@ -662,7 +662,7 @@ class ConversationSim:
         ticket.updated_at = self.t
 
     def customer_reply(self, body: str) -> None:
-        """A customer message on a ticket's conversation (handoff.service.customer_wrote)."""
+        """A customer message on a ticket's conversation (handoff.lifecycle.customer_wrote)."""
         ticket = self.ticket
         assert ticket is not None
         self.escalate_until(self.t)

@@ -11,7 +11,7 @@ from conversations.models import Conversation, SenderType
 from core.auth.models import User
 from core.auth.permissions import permissions_for
 from core.auth.service import Principal, create_user
-from handoff import service as handoff
+from handoff import intake
 from handoff.models import Ticket
 from knowledge_base import service as kb
 from knowledge_base.models import Article, ArticleStatus
@@ -36,8 +36,8 @@ def make_ticket(session: Session, text: str = "I need help with my order",
     conversations.add_customer_message(session, conversation, text, None)
     conversations.add_message(session, conversation, sender_type=SenderType.BOT,
                               body="Handing you over.", meta={"kind": "handoff"})
-    return handoff.hand_off(session, conversation,
-                            handoff.HandoffSignal(reason=reason, intent="request_human",
+    return intake.hand_off(session, conversation,
+                            intake.HandoffSignal(reason=reason, intent="request_human",
                                                   confidence=0.93))
 
 

@@ -20,7 +20,7 @@ from core import audit
 from core.auth.service import Principal
 from core.database import utcnow
 from core.errors import Conflict, ValidationFailed
-from handoff import service as handoff
+from handoff import visibility
 from handoff.models import Ticket
 from knowledge_base import service as kb
 from knowledge_base.models import Article, ArticleOrigin, ArticleStatus
@@ -109,7 +109,7 @@ def draft_from_reply(session: Session, *, ticket_id: int, message_id: int,
                      actor: Principal) -> tuple[Article, ArticleDraftOrigin]:
     """A draft in the editors' review queue from the agent reply `message_id` of the ticket.
     One draft per reply (409 naming the existing one)."""
-    ticket = handoff.get_visible_ticket(session, ticket_id, actor)
+    ticket = visibility.get_visible_ticket(session, ticket_id, actor)
     reply = _reply(session, ticket, message_id)
     existing = session.scalar(select(ArticleDraftOrigin)
                               .where(ArticleDraftOrigin.reply_message_id == reply.id))

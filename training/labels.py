@@ -19,7 +19,7 @@ from conversations.models import Conversation, Message, SenderType
 from core.auth.service import Principal
 from core.database import utcnow
 from core.errors import ValidationFailed
-from handoff import service as handoff
+from handoff import visibility
 from handoff.models import Ticket
 from knowledge_base.models import Article, ArticleRating, ArticleStatus
 from nlu.handoff_policy import HUMAN_REQUEST_INTENTS, SMALL_TALK_INTENTS, Decision
@@ -115,7 +115,7 @@ def label_conversation(session: Session, *, ticket_id: int, actor: Principal,
                        article_id: int | None) -> ConversationLabel:
     """Label the ticket's conversation (replacing an earlier label on it). The actor must be
     able to see the ticket; bad input raises before anything is stored."""
-    ticket = handoff.get_visible_ticket(session, ticket_id, actor)
+    ticket = visibility.get_visible_ticket(session, ticket_id, actor)
     intent = _check_label(session, intent, out_of_scope, article_id)
     text, message_ids = text_needing_human(session, ticket)
     if not text:
@@ -209,7 +209,7 @@ def label_form(session: Session, ticket_id: int, viewer: Principal) -> LabelForm
     """The labelling step, pre-filled: the text to label, the bot's guess first among the
     intents, and the articles to pick from (those the bot offered in this conversation
     first, then the published ones by title)."""
-    ticket = handoff.get_visible_ticket(session, ticket_id, viewer)
+    ticket = visibility.get_visible_ticket(session, ticket_id, viewer)
     text, _ids = text_needing_human(session, ticket)
     names = sorted(known_intents(session))
     if ticket.detected_intent in names:

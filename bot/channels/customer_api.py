@@ -21,7 +21,8 @@ from conversations import service as conversations
 from conversations.identity import CustomerIdentity, resolve_identity
 from core.database import DbSession
 from core.errors import AuthenticationRequired
-from handoff import service as handoff
+from handoff import customers
+from handoff import queue as ticket_queue
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["customer"])
 
@@ -83,7 +84,7 @@ def queue_status(conversation_id: str, session: DbSession, token: ConversationTo
                  signature: CustomerSignature = None) -> dict[str, Any]:
     identity = resolve_identity(customer_id, signature)
     conversation = conversations.authorize_customer(session, conversation_id, token, identity)
-    return handoff.queue_status(session, conversation)
+    return ticket_queue.queue_status(session, conversation)
 
 
 @router.put("/{conversation_id}/contact",
@@ -93,7 +94,7 @@ def set_contact(conversation_id: str, body: ContactDetails, session: DbSession,
                 signature: CustomerSignature = None) -> dict[str, Any]:
     identity = resolve_identity(customer_id, signature)
     conversation = conversations.authorize_customer(session, conversation_id, token, identity)
-    handoff.set_contact(session, conversation, email=body.email, name=body.name)
+    customers.set_contact(session, conversation, email=body.email, name=body.name)
     return {"email": conversation.customer_email, "name": conversation.customer_name}
 
 

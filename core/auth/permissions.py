@@ -28,7 +28,7 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"
     PII_READ = "pii.read"
     SYSTEM_READ = "system.read"
-    # Tickets of every team, not just the caller's own (see handoff.service.can_see).
+    # Tickets of every team, not just the caller's own (see handoff.visibility.can_see).
     TICKETS_ALL_TEAMS = "tickets.all_teams"
     # Teams' routing and assignment, business hours, SLA policies, shared canned replies.
     SUPPORT_CONFIGURE = "support.configure"

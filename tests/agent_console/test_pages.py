@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from handoff.service import TRANSITIONS
+from handoff.lifecycle import TRANSITIONS
 from tests.api_helpers import api_client
 
 

@@ -11,7 +11,7 @@ from bot.channels.widget import TypingThrottle
 from conversations import service as conversations
 from conversations.models import Message
 from core.database import session_scope
-from handoff import service as handoff
+from handoff import intake
 from tests.api_helpers import api_client
 from tests.core.auth_helpers import bearer, make_team, user_in_team
 from tests.factories import make_conversation
@@ -25,7 +25,7 @@ def world(db_url):
         red_agent, blue_agent = user_in_team(s, "agent", red), user_in_team(s, "agent", blue)
         conversation, token = make_conversation(s, channel="widget")
         conversations.add_customer_message(s, conversation, "I need a person", None)
-        ticket = handoff.hand_off(s, conversation, handoff.HandoffSignal(
+        ticket = intake.hand_off(s, conversation, intake.HandoffSignal(
             reason="customer_request"))
         ticket.team_id = red.id
         tokens = {name: bearer(s, user)["Authorization"].split()[1]

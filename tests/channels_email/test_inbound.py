@@ -13,7 +13,7 @@ from conversations.models import Conversation, Message
 from core.auth.permissions import permissions_for
 from core.auth.service import Principal
 from core.database import session_scope, utcnow
-from handoff import service as handoff
+from handoff import merge
 from handoff.models import EmailMessage, Ticket
 from tests.channels_email.conftest import post_email
 from tests.channels_email.mail import raw_email, settings_env
@@ -197,7 +197,7 @@ def test_a_reply_to_a_merged_ticket_wakes_the_ticket_it_went_into(client):
         agent = make_user(s, role="supervisor")
         actor = Principal(agent.id, agent.email, agent.display_name, agent.role,
                           permissions_for(agent.role))
-        handoff.merge(s, first["ticket_id"], actor, into_ticket_id=second["ticket_id"])
+        merge.merge(s, first["ticket_id"], actor, into_ticket_id=second["ticket_id"])
 
     answer = post_email(client, raw_email(in_reply_to=first_id, body="Any news?")[0])
     assert answer["ticket_id"] == second["ticket_id"]

@@ -13,8 +13,7 @@ from conversations.models import Conversation, Message
 from core import events
 from core.database import session_scope, utcnow
 from core.errors import Conflict, PermissionDenied, ValidationFailed
-from handoff import csat
-from handoff import service as handoff
+from handoff import csat, intake
 from handoff.models import CsatRating, Ticket, TicketEvent
 from tests.api_helpers import api_client
 from tests.core.auth_helpers import make_team
@@ -145,8 +144,8 @@ def test_the_customer_rates_from_the_widget_with_the_conversation_token(db_url):
         with session_scope() as s:
             conversation = s.get(Conversation, cid)
             conversations.add_customer_message(s, conversation, "help", None)
-            ticket = handoff.hand_off(s, conversation,
-                                      handoff.HandoffSignal(reason="customer_request"))
+            ticket = intake.hand_off(s, conversation,
+                                      intake.HandoffSignal(reason="customer_request"))
             ticket_id = ticket.id
 
         early = client.post(url, headers=headers, json={"score": 5})

@@ -9,7 +9,8 @@ from core.auth.permissions import permissions_for
 from core.auth.service import Principal
 from core.database import session_scope
 from core.errors import Conflict, PermissionDenied
-from handoff import service as handoff
+from handoff import intake, lifecycle
+from handoff import queue as ticket_queue
 from handoff.models import Priority, Ticket, TicketStatus
 from tests.factories import make_ticket, make_user
 
@@ -25,7 +26,7 @@ def test_hand_off_creates_one_ticket_and_silences_the_bot(session):
     assert conversation.status == ConversationStatus.HUMAN
     assert ticket.priority == Priority.HIGH
     assert ticket.detected_intent == "request_human"
-    again = handoff.hand_off(session, conversation, handoff.HandoffSignal(reason="low_kb_score"))
+    again = intake.hand_off(session, conversation, intake.HandoffSignal(reason="low_kb_score"))
     assert again.id == ticket.id
     assert session.query(Ticket).count() == 1
 
@@ -33,7 +34,7 @@ def test_hand_off_creates_one_ticket_and_silences_the_bot(session):
 def test_queue_orders_by_priority_then_age(session):
     normal = make_ticket(session, reason="customer_request")
     high = make_ticket(session, reason="bot_unavailable")
-    assert [t.id for t in handoff.list_queue(session)] == [high.id, normal.id]
+    assert [t.id for t in ticket_queue.list_queue(session)] == [high.id, normal.id]
 
 
 def test_claim_race_has_exactly_one_winner(db_url):
@@ -48,7 +49,7 @@ def test_claim_race_has_exactly_one_winner(db_url):
         barrier.wait()
         try:
             with session_scope() as s:
-                handoff.claim(s, ticket_id, agent)
+                lifecycle.claim(s, ticket_id, agent)
             result = "won"
         except Conflict:
             result = "conflict"
@@ -71,28 +72,28 @@ def test_only_the_assignee_replies_unless_allowed_to_assign(session):
     ticket = make_ticket(session)
     alice, bob = _principal(make_user(session)), _principal(make_user(session))
     supervisor = _principal(make_user(session, role="supervisor"))
-    handoff.claim(session, ticket.id, alice)
+    lifecycle.claim(session, ticket.id, alice)
     with pytest.raises(PermissionDenied):
-        handoff.reply(session, ticket.id, bob, "hello")
-    message = handoff.reply(session, ticket.id, alice, "Hi, I'm on it")
+        lifecycle.reply(session, ticket.id, bob, "hello")
+    message = lifecycle.reply(session, ticket.id, alice, "Hi, I'm on it")
     assert message.sender_user_id == alice.user_id
-    handoff.reply(session, ticket.id, supervisor, "Supervisor here")
+    lifecycle.reply(session, ticket.id, supervisor, "Supervisor here")
     assert ticket.first_response_at is not None
 
 
 def test_solve_resolves_the_conversation_and_only_a_closed_ticket_refuses_replies(session):
     ticket = make_ticket(session)
     agent = _principal(make_user(session))
-    handoff.claim(session, ticket.id, agent)
-    handoff.solve(session, ticket.id, agent)
+    lifecycle.claim(session, ticket.id, agent)
+    lifecycle.solve(session, ticket.id, agent)
     assert ticket.status == TicketStatus.SOLVED
     assert session.get(Conversation, ticket.conversation_id).status == "resolved"
     with pytest.raises(Conflict):
-        handoff.solve(session, ticket.id, agent)
+        lifecycle.solve(session, ticket.id, agent)
     # An agent's follow-up on a solved ticket reopens it; a closed ticket is final.
-    handoff.reply(session, ticket.id, agent, "one more thing")
+    lifecycle.reply(session, ticket.id, agent, "one more thing")
     assert ticket.status == TicketStatus.OPEN
-    handoff.solve(session, ticket.id, agent)
-    handoff.set_status(session, ticket.id, agent, TicketStatus.CLOSED)
+    lifecycle.solve(session, ticket.id, agent)
+    lifecycle.set_status(session, ticket.id, agent, TicketStatus.CLOSED)
     with pytest.raises(Conflict):
-        handoff.reply(session, ticket.id, agent, "too late")
+        lifecycle.reply(session, ticket.id, agent, "too late")

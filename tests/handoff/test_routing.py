@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from conversations.models import Conversation, Message
 from core.database import session_scope, utcnow
 from core.errors import ValidationFailed
-from handoff import routing
-from handoff import service as handoff
+from handoff import customers, intake, lifecycle, routing
+from handoff import queue as ticket_queue
 from handoff.models import (
     AssignmentPolicy,
     BusinessCalendar,
@@ -59,7 +59,7 @@ def test_routing_map_prefers_intent_over_category_over_reason(session):
                              reason="bot_unavailable").team_id == general.id
     assert routing.route_for(session, intent="greet", category=None, reason="x").team_id is None
     conversation, _ = make_conversation(session)
-    ticket = handoff.hand_off(session, conversation, handoff.HandoffSignal(
+    ticket = intake.hand_off(session, conversation, intake.HandoffSignal(
         reason="low_nlu_confidence", intent="order_status", confidence=0.3))
     assert ticket.team_id == orders.id and ticket.priority == Priority.HIGH
     with pytest.raises(ValidationFailed) as bad:
@@ -82,7 +82,7 @@ def test_least_busy_picks_the_agent_with_fewest_open_chats(session):
     second = make_ticket(session)
     assert {first.assignee_id, second.assignee_id} == {agents[0].id, agents[1].id}
     # The first agent solves theirs: they now have fewer open chats and get the next one.
-    handoff.solve(session, first.id, principal_of(session.get(type(agents[0]),
+    lifecycle.solve(session, first.id, principal_of(session.get(type(agents[0]),
                                                               first.assignee_id)))
     third = make_ticket(session)
     assert third.assignee_id == first.assignee_id
@@ -93,10 +93,10 @@ def test_capacity_keeps_extra_tickets_waiting_until_a_slot_frees(session):
     tickets = [make_ticket(session) for _ in range(3)]
     assert [t.status for t in tickets] == [S.OPEN, S.OPEN, S.NEW]
     assert tickets[2].assignee_id is None
-    handoff.solve(session, tickets[0].id, principal_of(agents[0]))
+    lifecycle.solve(session, tickets[0].id, principal_of(agents[0]))
     assert tickets[2].assignee_id == agents[0].id and tickets[2].status == S.OPEN
     # Pending tickets do not count as open chats: the agent has room again.
-    handoff.set_status(session, tickets[1].id, principal_of(agents[0]), S.PENDING)
+    lifecycle.set_status(session, tickets[1].id, principal_of(agents[0]), S.PENDING)
     assert routing.loads(session, [agents[0].id]) == {agents[0].id: 1}
 
 
@@ -128,7 +128,7 @@ def test_manual_teams_wait_for_a_claim(session):
 def test_queue_position_and_estimated_wait(session):
     _team, _agents = _team_with_agents(session, AssignmentPolicy.MANUAL, n=2)
     tickets = [make_ticket(session) for _ in range(3)]
-    positions = [handoff.queue_status(session, session.get(Conversation, t.conversation_id))
+    positions = [ticket_queue.queue_status(session, session.get(Conversation, t.conversation_id))
                  for t in tickets]
     assert [p["position"] for p in positions] == [1, 2, 3]
     # Default 180 s per place, shared by the 2 online agents.
@@ -138,15 +138,16 @@ def test_queue_position_and_estimated_wait(session):
     urgent = make_ticket(session, reason="bot_unavailable")
     urgent.priority = Priority.URGENT
     session.flush()
-    status = handoff.queue_status(session, session.get(Conversation, urgent.conversation_id))
+    status = ticket_queue.queue_status(session, session.get(Conversation, urgent.conversation_id))
     assert status["position"] == 1
-    assert handoff.queue_status(session, session.get(
+    assert ticket_queue.queue_status(session, session.get(
         Conversation, tickets[2].conversation_id))["position"] == 4
     # Measured waits replace the default once agents have claimed chats.
     tickets[0].claimed_at = tickets[0].created_at + timedelta(seconds=60)
     tickets[0].status = S.OPEN
     session.flush()
-    later = handoff.queue_status(session, session.get(Conversation, tickets[1].conversation_id))
+    later = ticket_queue.queue_status(session,
+                                      session.get(Conversation, tickets[1].conversation_id))
     assert later["position"] == 2 and later["eta_seconds"] == 60
 
 
@@ -173,13 +174,13 @@ def test_outside_business_hours_the_customer_is_told_when_we_reply_by_email(sess
     tomorrow_nine = (today + timedelta(days=1)).isoformat() + "T09:00:00+00:00"
     assert away.meta["next_open_at"] == tomorrow_nine
     assert "e-mail" in away.body
-    status = handoff.queue_status(session, session.get(Conversation, ticket.conversation_id))
+    status = ticket_queue.queue_status(session, session.get(Conversation, ticket.conversation_id))
     assert status["open_now"] is False and status["next_open_at"] == tomorrow_nine
     conversation = session.get(Conversation, ticket.conversation_id)
-    handoff.set_contact(session, conversation, email="kim@example.test", name="Kim")
+    customers.set_contact(session, conversation, email="kim@example.test", name="Kim")
     assert conversation.customer_email == "kim@example.test"
     with pytest.raises(ValidationFailed) as bad:
-        handoff.set_contact(session, conversation, email="not an address", name=None)
+        customers.set_contact(session, conversation, email="not an address", name=None)
     assert bad.value.field == "email"
 
 

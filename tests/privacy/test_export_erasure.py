@@ -13,7 +13,7 @@ from conversations.models import Conversation, Message, SenderType
 from core.audit import AuditEntry, verify_chain
 from core.database import session_scope
 from core.settings import get_settings
-from handoff import service as handoff
+from handoff import intake, lookup, notes
 from handoff.models import Ticket
 from integrations import service as webhooks
 from integrations.models import WebhookDelivery
@@ -40,7 +40,7 @@ def _customer(session, email, texts, external_id=None, hand_off=False):
         conversations.add_message(session, conversation, sender_type=SenderType.BOT,
                                   body="Let me check that.")
     if hand_off:
-        handoff.hand_off(session, conversation, handoff.HandoffSignal(reason="customer_request"))
+        intake.hand_off(session, conversation, intake.HandoffSignal(reason="customer_request"))
     return conversation.id
 
 
@@ -58,8 +58,8 @@ def people(db_url, write_trackers):
         alice_2 = _customer(session, "alice@example.test", ALICE_TEXTS[1:])
         bob = _customer(session, "bob@example.test", [BOB_TEXT], hand_off=True)
         # Agents quote customers in internal notes: those are the customer's data too.
-        alice_ticket = handoff.open_ticket_for(session, alice_1)
-        handoff.add_note(session, alice_ticket.id, principal_of(agent),
+        alice_ticket = lookup.open_ticket_for(session, alice_1)
+        notes.add_note(session, alice_ticket.id, principal_of(agent),
                          f"Quoting the customer: {ALICE_TEXTS[0]}")
         log_gap(session, ALICE_TEXTS[0], "handed_off", conversation_id=alice_1)
         log_gap(session, BOB_TEXT, "handed_off", conversation_id=bob)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from conversations import service as conversations
 from core.database import session_scope, utcnow
-from handoff import service as handoff
+from handoff import intake, lifecycle
 from handoff.models import Notification, Ticket, TicketEvent
 from reporting import alerts, tasks
 from reporting.models import AlertEpisode, AlertRule
@@ -70,7 +70,7 @@ def test_queue_wait_alert_fires_once_per_episode_and_recovers(smtp: SmtpCollecto
         assert listed[0]["open_episode"]["first_value"] >= 45
 
         with session_scope() as session:  # an agent takes the ticket: nobody waits now
-            handoff.claim(session, ticket_id, agent_principal)
+            lifecycle.claim(session, ticket_id, agent_principal)
         assert tasks.evaluate_alerts() == 1  # the recovery notice
         assert tasks.evaluate_alerts() == 0
         kinds = [kind for kind, _ in _notices(supervisor_id)]
@@ -110,7 +110,7 @@ def test_live_figures(db_url: str) -> None:
                 conversation.created_at = now - age
                 if n < handed:
                     conversations.add_customer_message(session, conversation, "help", None)
-                    ticket = handoff.hand_off(session, conversation, handoff.HandoffSignal(
+                    ticket = intake.hand_off(session, conversation, intake.HandoffSignal(
                         reason="bot_unavailable" if n == 0 and count == 10 else
                         "customer_request"))
                     ticket.created_at = now - age

@@ -10,7 +10,7 @@ from conversations import service as conversations
 from conversations.models import SenderType
 from core.audit import AuditEntry
 from core.errors import Conflict, ValidationFailed
-from handoff import service as handoff
+from handoff import intake, lifecycle
 from knowledge_base import service as kb
 from knowledge_base.models import Article, ArticleOrigin, ArticleStatus, ArticleVersion
 from privacy import service as privacy
@@ -34,10 +34,10 @@ def _solved_by_agent(session, agent):
                                   "kind": "handoff", "intent": "ask_shipping",
                                   "confidence": 0.38, "decision": "handoff",
                                   "reason": "low_kb_score"})
-    ticket = handoff.hand_off(session, conversation, handoff.HandoffSignal(
+    ticket = intake.hand_off(session, conversation, intake.HandoffSignal(
         reason="low_kb_score", intent="ask_shipping", confidence=0.38))
-    handoff.claim(session, ticket.id, agent)
-    reply = handoff.reply(session, ticket.id, agent, ANSWER)
+    lifecycle.claim(session, ticket.id, agent)
+    reply = lifecycle.reply(session, ticket.id, agent, ANSWER)
     session.flush()
     return conversation, ticket, reply
 
@@ -101,8 +101,8 @@ def test_a_later_reply_answers_what_the_customer_asked_since_the_previous_one(se
     conversation, ticket, _first = _solved_by_agent(session, agent)
     conversations.add_customer_message(session, conversation,
                                        "And do you deliver on Sundays?", None)
-    handoff.customer_wrote(session, conversation)
-    second = handoff.reply(session, ticket.id, agent, "Not yet; Saturdays until 2 pm.")
+    lifecycle.customer_wrote(session, conversation)
+    second = lifecycle.reply(session, ticket.id, agent, "Not yet; Saturdays until 2 pm.")
     article, _ = article_drafts.draft_from_reply(session, ticket_id=ticket.id,
                                                  message_id=second.id, actor=agent)
     assert article.title == "And do you deliver on Sundays?"

@@ -11,7 +11,7 @@ from conversations import service as conversations
 from conversations.models import SenderType
 from core.database import utcnow
 from core.errors import NotFound, ValidationFailed
-from handoff import service as handoff
+from handoff import intake
 from handoff.models import Team
 from knowledge_base import feedback
 from knowledge_base.models import Article, ArticleRating
@@ -40,7 +40,7 @@ def _handed_off_chat(session):
     conversations.add_customer_message(session, conversation, "let me talk to a person", None)
     _bot(session, conversation, "Handing you over.", kind="handoff", intent="request_human",
          confidence=0.95, decision="handoff")
-    ticket = handoff.hand_off(session, conversation, handoff.HandoffSignal(
+    ticket = intake.hand_off(session, conversation, intake.HandoffSignal(
         reason="low_nlu_confidence", intent="ask_shipping", confidence=0.41))
     session.flush()
     return conversation, ticket, token
@@ -93,7 +93,7 @@ def test_a_customer_who_asked_for_a_person_at_once_is_labelled_by_what_they_told
     conversations.add_customer_message(session, conversation, "agent please", None)
     _bot(session, conversation, "Handing you over.", kind="handoff", intent="request_human",
          confidence=0.99, decision="handoff")
-    ticket = handoff.hand_off(session, conversation, handoff.HandoffSignal(
+    ticket = intake.hand_off(session, conversation, intake.HandoffSignal(
         reason="customer_request", intent="request_human", confidence=0.99))
     session.flush()
     label = labels.label_conversation(session, ticket_id=ticket.id, actor=agent,
@@ -198,7 +198,7 @@ def test_an_answer_rated_not_helpful_is_still_the_question_that_needed_a_human(s
     conversations.add_customer_message(session, conversation, "I want to talk to a person", None)
     _bot(session, conversation, "Handing you over.", kind="handoff", intent="request_human",
          confidence=0.95, decision="handoff")
-    ticket = handoff.hand_off(session, conversation, handoff.HandoffSignal(
+    ticket = intake.hand_off(session, conversation, intake.HandoffSignal(
         reason="customer_request", intent="request_human", confidence=0.95))
     session.flush()
     label = labels.label_conversation(session, ticket_id=ticket.id, actor=agent,

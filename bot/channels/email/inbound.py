@@ -22,7 +22,7 @@ from conversations.models import Conversation
 from core.database import session_scope
 from core.errors import ValidationFailed
 from core.settings import get_settings
-from handoff import service as tickets
+from handoff import intake, lifecycle
 from handoff.models import EmailMessage as EmailRecord
 from handoff.models import Ticket
 
@@ -89,14 +89,14 @@ def _store(session: Session, parsed: ParsedEmail) -> Ticket:
         message, _ = conversations.add_customer_message(session, conversation, text, None)
         # Wakes the conversation's ticket (following merges, reopening a recently solved
         # one, restarting its SLA); a closed one is final, so the mail starts a new case.
-        ticket = (tickets.customer_wrote(session, conversation)
-                  or tickets.open_email_ticket(session, conversation, subject))
+        ticket = (lifecycle.customer_wrote(session, conversation)
+                  or intake.open_email_ticket(session, conversation, subject))
     else:
         conversation, _token = conversations.start_conversation(
             session, channel="email", customer_name=parsed.sender_name,
             customer_email=parsed.sender_email)
         message, _ = conversations.add_customer_message(session, conversation, text, None)
-        ticket = tickets.open_email_ticket(session, conversation, subject)
+        ticket = intake.open_email_ticket(session, conversation, subject)
     session.add(EmailRecord(
         message_id=parsed.message_id, ticket_id=ticket.id, direction=INBOUND,
         in_reply_to=parsed.in_reply_to, subject=parsed.subject[:300],
