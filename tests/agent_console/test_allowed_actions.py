@@ -74,6 +74,9 @@ def test_someone_elses_ticket_takes_notes_only_unless_one_may_assign(client):
     assert client.post(f"{AGENT}/tickets/{ticket_id}/solve", headers=bea).status_code == 403
     assert client.post(f"{AGENT}/tickets/{ticket_id}/notes", headers=bea,
                        json={"text": "I know this customer"}).status_code == 201
+    other_id = _waiting_ticket_id(client, bea)
+    assert client.post(f"{AGENT}/tickets/{ticket_id}/merge", headers=bea,
+                       json={"into_ticket_id": other_id}).status_code == 403
 
     assert _allowed(client, alex, ticket_id) == {"note", "reply", "solve", "merge"}
     assert _reply(client, alex, ticket_id) == 201
@@ -93,6 +96,10 @@ def test_solved_tickets_reopen_or_close_and_closed_ones_take_notes_only(client):
     assert _allowed(client, bea, ticket_id) == {"note"}
     assert client.patch(f"{AGENT}/tickets/{ticket_id}", headers=bea,
                         json={"status": "closed"}).status_code == 403
+    sam = login(client, "sam@example.test", PASSWORD)
+    assert "assign" not in _allowed(client, sam, ticket_id)
+    assert client.post(f"{AGENT}/tickets/{ticket_id}/assign", headers=sam,
+                       json={"assignee_id": None, "team_id": None}).status_code == 409
 
     closed = client.patch(f"{AGENT}/tickets/{ticket_id}", headers=alex,
                           json={"status": "closed"})
@@ -101,3 +108,14 @@ def test_solved_tickets_reopen_or_close_and_closed_ones_take_notes_only(client):
     assert _reply(client, alex, ticket_id) == 409
     assert client.patch(f"{AGENT}/tickets/{ticket_id}", headers=alex,
                         json={"status": "open"}).status_code == 409
+
+
+def test_reopening_a_solved_ticket_is_allowed_and_accepted(client):
+    alex = login(client, "alex@example.test", PASSWORD)
+    ticket_id = _waiting_ticket_id(client, alex)
+    client.post(f"{AGENT}/tickets/{ticket_id}/claim", headers=alex)
+    client.post(f"{AGENT}/tickets/{ticket_id}/solve", headers=alex)
+    assert "reopen" in _allowed(client, alex, ticket_id)
+    reopened = client.patch(f"{AGENT}/tickets/{ticket_id}", headers=alex, json={"status": "open"})
+    assert reopened.status_code == 200
+    assert set(reopened.json()["allowed_actions"]) == {"note", "reply", "solve", "merge"}
