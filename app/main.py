@@ -33,6 +33,7 @@ from bot.channels import csat as customer_csat
 from bot.channels import customer_api, widget
 from bot.channels.email import endpoints as email_channel
 from bot.rasa_client import close_rasa_client
+from bot.understanding import understand
 from core.auth.endpoints import router as auth_router
 from core.body_limit import BodyLimitMiddleware
 from core.event_bus import check_process_count
@@ -57,10 +58,12 @@ log = logging.getLogger(__name__)
 
 
 def _warm_up() -> None:
-    """Load the embedding model and index now, not on the first customer's message."""
+    """Load the embedding model, the intent classifier and the index now, not on the first
+    customer's message."""
     try:
         get_encoder().encode_one("warm up")
         get_index_holder().get()
+        understand("warm up", [])
     except Exception:
         log.exception("warm-up failed; the first request will retry")
 
@@ -72,7 +75,10 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     # could not get a thread to commit: size the pool of threads well above the concurrency
     # the database pool admits.
     anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().api_threads
-    threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+    if get_settings().warm_up_before_serving:
+        await anyio.to_thread.run_sync(_warm_up)  # uvicorn listens only once this is done
+    else:
+        threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
     events = asyncio.create_task(serve_events(), name="live-events")
     yield
     events.cancel()

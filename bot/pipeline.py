@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from bot.rasa_client import BotUnavailable, RasaBusy, RasaQueueFull, get_rasa_client
-from bot.replies import BotReply
+from bot.replies import BotReply, replies_from_rasa
 from bot.understanding import RECENT_MESSAGES, Understanding, understand
 from conversations import service as conversations
 from conversations.identity import CustomerIdentity
@@ -384,7 +384,7 @@ async def _ask_bot(conversation_id: str, state: _Conversation, message: dict[str
                 {"message_id": message["id"], "request_id": current_request_id(),
                  **(understanding.to_metadata() if understanding else {})},
                 deadline=deadline)
-            replies = [r for r in map(BotReply.from_rasa, output) if r is not None]
+            replies = replies_from_rasa(output)
         except BotUnavailable as exc:
             reason = _REASONS.get(type(exc), Reason.BOT_UNAVAILABLE)
             log.warning("no bot answer for conversation %s (%s): %s", conversation_id, reason,

@@ -91,3 +91,18 @@ class BotReply(BaseModel):
         if reply.text is None and message.get("text"):
             reply = reply.model_copy(update={"text": str(message["text"])})
         return reply
+
+
+def replies_from_rasa(output: list[dict[str, Any]]) -> list[BotReply]:
+    """Rasa's output for one turn as BotReplies. Rasa's REST channel sends a domain response
+    rendered for a payload (`utter_greet` plus ours) as two messages, the text and then the
+    custom part: they are one reply."""
+    replies: list[BotReply] = []
+    for message in output:
+        reply = BotReply.from_rasa(message)
+        if reply is None:
+            continue
+        if reply.text is None and replies and replies[-1].kind == PROMPT:
+            reply = reply.model_copy(update={"text": replies.pop().text})
+        replies.append(reply)
+    return replies

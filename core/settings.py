@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # Rasa reports usage telemetry unless told not to; a deployment sends nothing out unless
     # its operator opts in here.
     rasa_telemetry: bool = False
+    # The api loads its models (embeddings, intent classifier, KB index) before it accepts
+    # connections, so the first customer after a start does not wait for them.
+    warm_up_before_serving: bool = True
     # Shared secret Rasa sends to the action endpoint; generated per data dir when unset.
     action_token: SecretStr = SecretStr("")
     # Rasa admission and several servers (bot/rasa_client.py)

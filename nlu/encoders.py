@@ -73,6 +73,16 @@ class SentenceEncoder:
         return self.encode([text])[0]
 
 
-@lru_cache
+_load_lock = threading.Lock()
+
+
 def get_encoder() -> SentenceEncoder:
-    return SentenceEncoder(get_settings().embedding_model_dir)
+    # One load at a time: the api's warm-up and its first request would otherwise both load
+    # the model, each at half speed.
+    with _load_lock:
+        return _encoder(get_settings().embedding_model_dir)
+
+
+@lru_cache
+def _encoder(model_dir: str) -> SentenceEncoder:
+    return SentenceEncoder(model_dir)

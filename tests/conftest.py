@@ -22,6 +22,8 @@ os.environ["TANDEM_DATA_DIR"] = str(_SESSION_DIR / "data")
 os.environ.setdefault("TANDEM_MODELS_DIR", str(REPO / "var" / "models"))
 os.environ["TANDEM_RASA_URL"] = "http://127.0.0.1:9"  # nothing listens: unit tests see Rasa down
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# In-process apps start per test: they load models on first use, not at every start.
+os.environ["TANDEM_WARM_UP_BEFORE_SERVING"] = "false"
 
 from sqlalchemy import create_engine, text  # noqa: E402
 

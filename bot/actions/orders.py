@@ -59,7 +59,7 @@ STOP_TEXT = re.compile(
 HUMAN_INTENTS = frozenset({"request_human"})
 # Messages that are an attempt at the value asked for, even when malformed.
 VALUE_INTENTS = frozenset({"inform"})
-LOOKS_LIKE_VALUE = {"order_number": re.compile(r"\d{3}"), "order_email": re.compile(r"@")}
+LOOKS_LIKE_VALUE = {"order_number": re.compile(r"\d"), "order_email": re.compile(r"@")}
 # A digression that hands off instead of answering: the customer wants a person.
 LEAVING_REASONS = frozenset({Reason.CUSTOMER_REQUEST, Reason.FRUSTRATION,
                              Reason.INTENT_OVERRIDE})

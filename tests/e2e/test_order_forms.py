@@ -52,3 +52,26 @@ def test_asking_for_a_person_inside_the_return_form_hands_off(stack, http):
     meta = next(r["meta"] for r in turn["replies"] if r["meta"].get("kind") == "handoff")
     assert (meta["kind"], meta["reason"], meta["intent"]) == (
         "handoff", "customer_request", "request_human")
+
+
+def test_questions_inside_the_form_are_answered_and_the_form_resumes(stack, http):
+    started = http.post("/api/v1/conversations", json={"channel": "rest"}).json()
+    cid, headers = started["id"], {"X-Conversation-Token": started["token"]}
+
+    texts, _ = _say(http, cid, headers, "where is my order?")
+    assert any("order number" in t for t in texts), texts
+
+    # A question the knowledge base answers: the article, then the form's question again.
+    texts, turn = _say(http, cid, headers, "do you ship to australia")
+    answer = turn["replies"][0]
+    assert (answer["meta"]["kind"], answer["meta"]["intent"]) == ("answer", "ask_shipping")
+    assert answer["meta"]["article"]["slug"]
+    assert texts[-1].startswith("Now, back to your order"), texts
+
+    # A second one in a row: answered, and the bot offers to leave the form.
+    texts, _ = _say(http, cid, headers, "which credit cards do you accept")
+    assert "stop" in texts[-1] and "carry on" in texts[-1], texts
+
+    # The form still takes the order number.
+    texts, _ = _say(http, cid, headers, "NW-123456")
+    assert any("e-mail" in t for t in texts), texts
