@@ -28,6 +28,7 @@ from agent_console import team as agent_team
 from agent_console import tickets as agent_tickets
 from app.errors import install_error_handlers
 from app.health import router as health_router
+from app.openapi import install_openapi
 from bot.actions.endpoints import router as actions_router
 from bot.channels import csat as customer_csat
 from bot.channels import customer_api, widget
@@ -131,6 +132,7 @@ def create_app() -> FastAPI:
         report_pages.pages,
     ):
         application.include_router(router)
+    install_openapi(application)
     # Added last is outermost: the request id is set before anything is measured or logged.
     application.add_middleware(BodyLimitMiddleware,
                                max_bytes=get_settings().max_request_body_bytes)

@@ -9,8 +9,10 @@ as the cookie) and go through the same check.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from core.auth.permissions import Permission
 from core.auth.service import Principal, resolve_token
@@ -24,6 +26,17 @@ MFA_ENROLMENT_MESSAGE = (
 )
 
 
+# Declared so that /openapi.json shows which operations need a login (either way of presenting
+# it); they never refuse a request themselves: bearer_token() reads both.
+_BEARER = HTTPBearer(auto_error=False, scheme_name="bearer",
+                     description="A session token from POST /api/v1/auth/login, or a `tk_` "
+                                 "API key")
+_COOKIE = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, scheme_name="session_cookie",
+                       description="The session cookie POST /api/v1/auth/login sets")
+BearerDeclared = Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)]
+CookieDeclared = Annotated[str | None, Security(_COOKIE)]
+
+
 def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
@@ -35,7 +48,8 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def current_principal(request: Request, session: DbSession) -> Principal:
+def current_principal(request: Request, session: DbSession, _bearer: BearerDeclared = None,
+                      _cookie: CookieDeclared = None) -> Principal:
     """Anyone logged in, including an administrator whose session is limited to enrolment."""
     token = bearer_token(request)
     if not token:
@@ -44,7 +58,8 @@ def current_principal(request: Request, session: DbSession) -> Principal:
 
 
 def require(permission: Permission) -> Callable[..., Principal]:
-    def dependency(request: Request, session: DbSession) -> Principal:
+    def dependency(request: Request, session: DbSession, _bearer: BearerDeclared = None,
+                   _cookie: CookieDeclared = None) -> Principal:
         principal = current_principal(request, session)
         if principal.mfa_enrolment_required:
             raise PermissionDenied(MFA_ENROLMENT_MESSAGE, mfa_enrolment_required=True)
