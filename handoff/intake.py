@@ -19,24 +19,25 @@ from handoff import business_hours, history, routing, sla
 from handoff.fields import check_priority, check_team, normalise_tags
 from handoff.lifecycle import reply
 from handoff.lookup import open_ticket_for
-from handoff.models import HandoffReason, Priority, Team, Ticket, TicketStatus
+from handoff.models import Priority, Team, Ticket, TicketStatus
 from handoff.queue import team_calendar
 from handoff.schemas import TicketOut
+from nlu.handoff_policy import Reason
 
 REASON_PRIORITY: dict[str, Priority] = {
-    HandoffReason.BOT_UNAVAILABLE: Priority.HIGH,
-    HandoffReason.BOT_BUSY: Priority.HIGH,
-    HandoffReason.BOT_QUEUE_FULL: Priority.HIGH,
-    HandoffReason.REPEATED_FALLBACK: Priority.HIGH,
-    HandoffReason.CUSTOMER_REQUEST: Priority.NORMAL,
-    HandoffReason.LOW_NLU_CONFIDENCE: Priority.NORMAL,
-    HandoffReason.LOW_KB_SCORE: Priority.NORMAL,
-    HandoffReason.AGENT_OPENED: Priority.NORMAL,
-    HandoffReason.FRUSTRATION: Priority.HIGH,
-    HandoffReason.LANGUAGE: Priority.NORMAL,
-    HandoffReason.INTENT_OVERRIDE: Priority.HIGH,
-    HandoffReason.VERIFICATION_FAILED: Priority.NORMAL,
-    HandoffReason.EMAIL: Priority.NORMAL,
+    Reason.BOT_UNAVAILABLE: Priority.HIGH,
+    Reason.BOT_BUSY: Priority.HIGH,
+    Reason.BOT_QUEUE_FULL: Priority.HIGH,
+    Reason.REPEATED_FALLBACK: Priority.HIGH,
+    Reason.CUSTOMER_REQUEST: Priority.NORMAL,
+    Reason.LOW_NLU_CONFIDENCE: Priority.NORMAL,
+    Reason.LOW_KB_SCORE: Priority.NORMAL,
+    Reason.AGENT_OPENED: Priority.NORMAL,
+    Reason.FRUSTRATION: Priority.HIGH,
+    Reason.LANGUAGE: Priority.NORMAL,
+    Reason.INTENT_OVERRIDE: Priority.HIGH,
+    Reason.VERIFICATION_FAILED: Priority.NORMAL,
+    Reason.EMAIL: Priority.NORMAL,
 }
 
 AWAY_TEXT = ("Our team is not available right now. We have opened ticket #{ticket} and will "
@@ -79,7 +80,7 @@ def hand_off(session: Session, conversation: Conversation, signal: HandoffSignal
 
 def open_email_ticket(session: Session, conversation: Conversation, subject: str) -> Ticket:
     """A customer wrote to the support mailbox: a ticket answered by e-mail."""
-    ticket = _create(session, conversation, HandoffSignal(reason=HandoffReason.EMAIL),
+    ticket = _create(session, conversation, HandoffSignal(reason=Reason.EMAIL),
                      subject=subject or "(no subject)", reply_by_email=True)
     conversations.set_status(session, conversation, ConversationStatus.HUMAN)
     routing.auto_assign(session, ticket)
@@ -105,7 +106,7 @@ def open_ticket_by_agent(session: Session, agent: Principal, *, customer_email: 
     conversation, _token = conversations.start_conversation(
         session, channel="email", customer_name=customer_name, customer_email=email)
     ticket = _create(session, conversation,
-                     HandoffSignal(reason=HandoffReason.AGENT_OPENED, category=category),
+                     HandoffSignal(reason=Reason.AGENT_OPENED, category=category),
                      subject=subject, reply_by_email=True, actor_id=agent.user_id,
                      priority=priority, team_id=team_id)
     ticket.tags = normalise_tags(tags or [])

@@ -28,7 +28,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, UTCDateTime, utcnow
-from nlu.handoff_policy import Reason as HandoffReason  # noqa: F401 - TEMP until callers import Reason
 
 
 class TicketStatus(StrEnum):

@@ -39,13 +39,14 @@ from core.database import utcnow
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 from core.realtime import publish_after_commit
 from handoff import notifications, visibility
-from handoff.models import HandoffReason, Team, TeamMember, Ticket, TicketEvent, TicketStatus
+from handoff.models import Team, TeamMember, Ticket, TicketEvent, TicketStatus
+from nlu.handoff_policy import Reason
 from reporting.models import AlertEpisode, AlertKind, AlertRule
 
 RECOVERY_RATIO = 0.9
 USUAL_DAYS = 7
 CHAT_CHANNELS = ("widget", "rest")
-NOT_BOT_HANDOFFS = (HandoffReason.EMAIL, HandoffReason.AGENT_OPENED)
+NOT_BOT_HANDOFFS = (Reason.EMAIL, Reason.AGENT_OPENED)
 FIRED_KIND = "alert"
 RECOVERED_KIND = "alert_recovered"
 LABELS = {
@@ -119,8 +120,8 @@ def handoff_rate_vs_usual(session: Session, rule: AlertRule, now: datetime) -> f
 
 
 # The bot did not answer: down, or too busy to answer in time.
-BOT_NOT_ANSWERING = (HandoffReason.BOT_UNAVAILABLE, HandoffReason.BOT_BUSY,
-                     HandoffReason.BOT_QUEUE_FULL)
+BOT_NOT_ANSWERING = (Reason.BOT_UNAVAILABLE, Reason.BOT_BUSY,
+                     Reason.BOT_QUEUE_FULL)
 
 
 def bot_unavailable(session: Session, since: datetime) -> float:

@@ -3,8 +3,8 @@
 Each conversation is played forward in simulated time by the same rules the services
 follow (bot.pipeline, handoff.intake, handoff.lifecycle, handoff.routing, handoff.sla,
 handoff.escalation, handoff.csat, knowledge_base.feedback/gaps, the e-mail channel), and stops
-at "now": a conversation that started an hour ago may still wait in the queue. The rows it leaves are
-the ones those services would have written: conversation and message rows with the bot's
+at "now": a conversation that started an hour ago may still wait in the queue. The rows it
+leaves are the ones those services would have written: conversation and message rows with the bot's
 decision metadata, tickets with their timestamps and SLA due times (computed by the real
 `handoff.sla` hooks on the ticket), ticket_events for every change (created, assignee,
 status, transfer, sla, csat), transfer notes, CSAT ratings, KB ratings and knowledge gaps,
@@ -49,7 +49,6 @@ from handoff.models import (
     BusinessCalendar,
     CsatRating,
     EmailMessage,
-    HandoffReason,
     Priority,
     RoutingRule,
     SlaPolicy,
@@ -63,6 +62,7 @@ from handoff.models import (
 )
 from knowledge_base.articles import load_demo_articles
 from knowledge_base.models import Article, ArticleRating, ArticleStatus, GapReason, KnowledgeGap
+from nlu.handoff_policy import Reason
 
 S = TicketStatus
 NO_LOGIN_HASH = "!seeded: no login"
@@ -932,7 +932,7 @@ class Generator:
         if reason == "bot_unavailable":
             sim.wait(self.rng.uniform(0.1, 0.5))  # the Rasa timeout
             sim.message(SenderType.SYSTEM, BOT_UNAVAILABLE_TEXT,
-                        {"reason": HandoffReason.BOT_UNAVAILABLE,
+                        {"reason": Reason.BOT_UNAVAILABLE,
                          "detail": self.rng.choice(["connection refused", "timed out"])})
             sim.hand_off(reason, None, None, sim.last_customer_text)
         else:
@@ -987,7 +987,7 @@ class Generator:
         subject = self.say(self.rng.choice(INTENT_TEXTS[intent]))
         message_id = sim.customer(subject + "\n\n" + self.rng.choice(FOLLOW_UPS))
         sim.conversation["status"] = ConversationStatus.HUMAN
-        sim.hand_off(HandoffReason.EMAIL, None, None, subject, email=True)
+        sim.hand_off(Reason.EMAIL, None, None, subject, email=True)
         sim.email_record("inbound", message_id, subject)
         assert sim.ticket is not None
         team = sim.team()

@@ -350,16 +350,20 @@ def test_a_retry_answers_a_message_a_dead_process_stored(db_url):
 
 
 def test_two_answers_to_one_message_store_only_the_first(db_url):
+    from bot.replies import BotReply
     from conversations import service as conversations
     from core.database import session_scope
+    from nlu.handoff_policy import Decision, Reason
 
     cid, _token = _conversation()
     with session_scope() as session:
         conversation = conversations.get_conversation(session, cid)
         message, _ = conversations.add_customer_message(session, conversation, "hello", None)
         message_id = message.id
-    answer = [{"custom": {"tandem": {"kind": "answer", "text": "first", "reason": "x"}}}]
-    late = [{"custom": {"tandem": {"kind": "answer", "text": "second", "reason": "x"}}}]
+    answer = [BotReply(kind="answer", text="first", decision=Decision.ANSWER,
+                       reason=Reason.CONFIDENT)]
+    late = [BotReply(kind="answer", text="second", decision=Decision.ANSWER,
+                     reason=Reason.CONFIDENT)]
     first, _ = pipeline._record_bot_turn(cid, message_id, answer)
     again, status = pipeline._record_bot_turn(cid, message_id, late)
     assert [r["text"] for r in again] == [r["text"] for r in first] == ["first"]

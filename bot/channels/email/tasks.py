@@ -25,7 +25,8 @@ from conversations.models import Conversation, Message
 from core import mail as smtp
 from core.database import session_scope, utcnow
 from core.tasks import enqueue_after_commit
-from handoff.models import HandoffReason, Ticket
+from handoff.models import Ticket
+from nlu.handoff_policy import Reason
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def _mail_message(session: Session, payload: dict[str, Any]) -> None:
 def _acknowledge_if_emailed(session: Session, payload: dict[str, Any]) -> None:
     ticket = session.get(Ticket, payload["id"])
     # An agent who opens a ticket writes to the customer themselves.
-    if ticket is None or ticket.reason == HandoffReason.AGENT_OPENED:
+    if ticket is None or ticket.reason == Reason.AGENT_OPENED:
         return
     conversation = session.get(Conversation, ticket.conversation_id)
     if conversation is None or not conversation.customer_email:
