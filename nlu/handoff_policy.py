@@ -58,6 +58,13 @@ class Reason(StrEnum):
     EMAIL = "email"  # a customer wrote to the support mailbox
 
 
+# The reasons decide() itself gives; the rest come from the forms or from outside the bot.
+DECISION_REASONS = frozenset({
+    Reason.CONFIDENT, Reason.SMALL_TALK, Reason.CUSTOMER_REQUEST, Reason.LOW_NLU_CONFIDENCE,
+    Reason.AMBIGUOUS_INTENT, Reason.LOW_KB_SCORE, Reason.UNCERTAIN_KB_MATCH,
+    Reason.REPEATED_FALLBACK, Reason.FRUSTRATION, Reason.LANGUAGE, Reason.INTENT_OVERRIDE,
+})
+
 HUMAN_REQUEST_INTENTS = frozenset({"request_human"})
 SMALL_TALK_INTENTS = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge"})
 
