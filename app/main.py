@@ -46,7 +46,6 @@ from integrations import endpoints as integrations
 from knowledge_base import editor_endpoints as kb_editor
 from knowledge_base import endpoints as knowledge_base
 from knowledge_base.retrieval import get_index_holder
-from nlu.encoders import get_encoder
 from operations.http_metrics import HttpMetricsMiddleware
 from operations.logs import configure_logging
 from operations.metrics_endpoint import router as metrics_router
@@ -62,9 +61,8 @@ def _warm_up() -> None:
     """Load the embedding model, the intent classifier and the index now, not on the first
     customer's message."""
     try:
-        get_encoder().encode_one("warm up")
         get_index_holder().get()
-        understand("warm up", [])
+        understand("warm up", [])  # the encoder and the intent classifier
     except Exception:
         log.exception("warm-up failed; the first request will retry")
 

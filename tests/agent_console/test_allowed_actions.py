@@ -2,27 +2,11 @@
 what the server then accepts from that caller: the console reads them instead of repeating
 the rules."""
 
-import pytest
 
-from core.database import session_scope
-from handoff.models import TeamMember
-from tests.api_helpers import api_client, login, start_conversation
-from tests.core.auth_helpers import make_team
-from tests.factories import PASSWORD, make_user
+from tests.api_helpers import login, start_conversation
+from tests.factories import PASSWORD
 
 AGENT = "/api/v1/agent"
-
-
-@pytest.fixture
-def client(db_url):
-    with session_scope() as s:
-        team = make_team(s, "support")
-        for role, email in [("agent", "alex@example.test"), ("agent", "bea@example.test"),
-                            ("supervisor", "sam@example.test")]:
-            user = make_user(s, role=role, email=email)
-            s.add(TeamMember(team_id=team.id, user_id=user.id))
-    with api_client() as c:
-        yield c
 
 
 def _waiting_ticket_id(client, headers):
