@@ -8,9 +8,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from core.schemas import Timestamp
 from handoff import canned, routing
 from handoff.models import AgentPresence, CannedResponse, Notification
-from handoff.schemas import NoteOut, PreviousConversation, TicketRow, Timestamp
+from handoff.schemas import NoteOut, PreviousConversation, TicketRow
 
 
 class MessageOut(BaseModel):

@@ -7,9 +7,14 @@ only the ones it cannot infer (e.g. 401/403 of a route checking its own token, o
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
+
+# A time on the wire: ISO 8601 as `datetime.isoformat` writes it (what every route sends).
+Timestamp = Annotated[datetime, PlainSerializer(lambda v: v.isoformat(), return_type=str),
+                      WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
 class ErrorBody(BaseModel):

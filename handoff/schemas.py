@@ -4,9 +4,9 @@ database rows. Times are ISO 8601 strings as `datetime.isoformat` writes them.""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,12 +14,10 @@ from conversations.models import Conversation
 from core.auth.models import User
 from core.auth.service import Principal
 from core.database import utcnow
+from core.schemas import Timestamp
 from handoff import sla
 from handoff.models import Team, Ticket, TicketNote, TicketWatcher
 from handoff.visibility import allowed_actions
-
-Timestamp = Annotated[datetime, PlainSerializer(lambda v: v.isoformat(), return_type=str),
-                      WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
 class SlaView(BaseModel):
