@@ -179,7 +179,7 @@ def nlu_calibrate(data_path: str | None, max_wrong_answer_rate: float, oos_share
     from bot.actions.intents import NLU_DATA
     from nlu.calibration import calibrate, write_thresholds
     from nlu.evaluation import load_dataset
-    from nlu.handoff_policy import THRESHOLDS_FILE
+    from nlu.handoff_policy import thresholds_file
 
     path = Path(data_path) if data_path else NLU_DATA
     try:
@@ -187,7 +187,7 @@ def nlu_calibrate(data_path: str | None, max_wrong_answer_rate: float, oos_share
         result = calibrate(data.texts, data.labels, max_wrong_answer_rate, oos_share, folds)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    written = write_thresholds(result, Path(out_path) if out_path else THRESHOLDS_FILE,
+    written = write_thresholds(result, Path(out_path) if out_path else thresholds_file(),
                                source=str(path))
     click.echo(json.dumps(result.as_dict(), indent=2))
     click.echo(f"thresholds written to {written}")

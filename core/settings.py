@@ -88,6 +88,9 @@ class Settings(BaseSettings):
 
     embedding_model_dir: str = Field(default_factory=_default_model_dir)
     kb_index_dir: Path | None = None
+    # The calibrated answer / hand-off thresholds (`tandem nlu calibrate` writes them) while no
+    # promoted model version brings its own.
+    handoff_thresholds_file: Path = PROJECT_ROOT / "bot" / "handoff_thresholds.yml"
     kb_chunk_max_chars: int = 600
     kb_approximate_above_chunks: int = 50_000  # exact flat index below, IVF above
     kb_ivf_nprobe: int = 16

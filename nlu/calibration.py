@@ -22,9 +22,10 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
+from core.settings import PROJECT_ROOT
 from nlu.classifier import IntentClassifier, Matrix, clean_texts, top_two
 from nlu.encoders import get_encoder
-from nlu.handoff_policy import THRESHOLDS_FILE
+from nlu.handoff_policy import thresholds_file
 
 DEFAULT_MAX_WRONG_ANSWER_RATE = 0.10
 DEFAULT_OOS_SHARE = 0.2  # prior: one message in five is about something the bot was not built for
@@ -169,10 +170,11 @@ def calibrate(texts: Sequence[str], labels: Sequence[str],
     )
 
 
-def write_thresholds(calibration: Calibration, path: Path = THRESHOLDS_FILE,
+def write_thresholds(calibration: Calibration, path: Path | None = None,
                      source: str = "") -> Path:
     """Store the calibrated values in the bot's configuration, keeping hand-set entries."""
-    root = THRESHOLDS_FILE.parent.parent
+    path = path or thresholds_file()
+    root = PROJECT_ROOT
     if source.startswith(str(root) + "/"):
         source = source[len(str(root)) + 1:]
     current: dict[str, Any] = {}

@@ -3,8 +3,8 @@
 Inputs are what the bot knows about the turn (intent ranking, knowledge-base score, the
 customer's wording and the dialogue so far); the output is answer / clarify / hand off and
 a reason code that is stored with the hand-off and reported. Thresholds come from the
-calibrated file written by `tandem nlu calibrate` (bot/handoff_thresholds.yml), falling back
-to settings.
+calibrated file written by `tandem nlu calibrate` (the `handoff_thresholds_file` setting,
+bot/handoff_thresholds.yml by default), falling back to settings.
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ import yaml
 
 from core.settings import Settings, get_settings
 
-THRESHOLDS_FILE = Path(__file__).resolve().parent.parent / "bot" / "handoff_thresholds.yml"
+
+def thresholds_file() -> Path:
+    """The calibrated thresholds the bot uses while no promoted version brings its own."""
+    return get_settings().handoff_thresholds_file
 
 
 class Decision(StrEnum):
@@ -102,7 +105,7 @@ class Thresholds:
     def load(cls, path: Path | None = None, settings: Settings | None = None) -> Thresholds:
         """The calibrated file when there is one; settings fill whatever it does not set."""
         base = cls.from_settings(settings)
-        path = path or THRESHOLDS_FILE
+        path = path or thresholds_file()
         if not path.exists():
             return base
         data: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
@@ -138,7 +141,7 @@ class ThresholdsCache:
         self._value: Thresholds | None = None
 
     def get(self, path: Path | None = None) -> Thresholds:
-        path = path or THRESHOLDS_FILE
+        path = path or thresholds_file()
         try:
             stat = path.stat()
             version: tuple[Any, ...] = (stat.st_mtime_ns, stat.st_size)

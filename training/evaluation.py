@@ -36,7 +36,7 @@ from core.settings import PROJECT_ROOT
 from nlu.calibration import DEFAULT_MAX_WRONG_ANSWER_RATE, ScoredRows, choose_threshold
 from nlu.classifier import IntentClassifier, top_two
 from nlu.evaluation import NO_INTENT, load_dataset, score
-from nlu.handoff_policy import THRESHOLDS_FILE, Thresholds
+from nlu.handoff_policy import Thresholds, thresholds_file
 from training.calibration import normalise
 from training.models import ModelVersion
 
@@ -59,7 +59,7 @@ def held_out_of(version: ModelVersion | VersionFiles) -> list[tuple[str, str | N
 
 def thresholds_of(version: ModelVersion | VersionFiles) -> Thresholds:
     path = (version.artifacts or {}).get("thresholds")
-    return Thresholds.load(Path(path) if path else THRESHOLDS_FILE)
+    return Thresholds.load(Path(path) if path else thresholds_file())
 
 
 def classifier_of(version: ModelVersion | VersionFiles, held_out: list[tuple[str, str | None]]

@@ -51,7 +51,7 @@ from core.settings import PROJECT_ROOT, get_settings
 from nlu.calibration import DEFAULT_FOLDS, write_thresholds
 from nlu.classifier import IntentClassifier, clean_texts
 from nlu.encoders import get_encoder
-from nlu.handoff_policy import THRESHOLDS_FILE
+from nlu.handoff_policy import thresholds_file
 from training import live_pointer, registry
 from training.calibration import LiveLabels, recalibrate, text_bucket
 from training.models import ModelStatus, ModelVersion
@@ -378,7 +378,7 @@ def _train(version: int, reporter: Reporter, directory: Path, snapshot_id: int |
                         live=data.live,
                         out_of_scope=data.out_of_scope, folds=folds)
     thresholds = directory / "thresholds.yml"
-    shutil.copyfile(THRESHOLDS_FILE, thresholds)  # keeps the hand-set entries
+    shutil.copyfile(thresholds_file(), thresholds)  # keeps the hand-set entries
     write_thresholds(recal.calibration, thresholds, source=f"model version {version}")
     reporter.progress(0.45, "thresholds recalibrated: confidence "
                       f"{recal.calibration.nlu_confidence:.3f}, margin "

@@ -22,7 +22,11 @@ def fixed_thresholds(tmp_path, monkeypatch):
     path.write_text("nlu_confidence: 0.45\nintent_margin: 0.2\nkb_answer: 0.5\n"
                     "kb_clarify: 0.4\nmax_consecutive_fallbacks: 2\n"
                     "overrides:\n  complain:\n    handoff: true\n")
-    monkeypatch.setattr("nlu.handoff_policy.THRESHOLDS_FILE", path)
+    monkeypatch.setenv("TANDEM_HANDOFF_THRESHOLDS_FILE", str(path))
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
 
 
 @pytest.fixture
