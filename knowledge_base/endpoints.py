@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse
@@ -12,22 +12,14 @@ from markupsafe import Markup
 from pydantic import BaseModel, Field
 
 from core.database import DbSession
+from core.schemas import error_responses
 from knowledge_base import articles, feedback, retrieval
 from knowledge_base.models import Article
 from knowledge_base.rendering import render_markdown
+from knowledge_base.schemas import AnswerRatingOut, HelpArticle, HelpSearchHit
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(tags=["knowledge base"])
-
-
-def _article_dict(article: Article) -> dict[str, Any]:
-    return {
-        "id": article.id, "slug": article.slug, "title": article.title,
-        "category": article.category, "tags": article.tags, "locale": article.locale,
-        "alternative_questions": article.alternative_questions, "body": article.body,
-        "url": f"/help/articles/{article.slug}", "version": article.version,
-        "updated_at": article.updated_at.isoformat(),
-    }
 
 
 @router.get("/help", response_class=HTMLResponse, include_in_schema=False)
@@ -51,13 +43,13 @@ def help_article(request: Request, slug: str, session: DbSession) -> HTMLRespons
 @router.get("/api/v1/kb/articles", summary="Published articles")
 def list_articles(
     session: DbSession, category: Annotated[str | None, Query(max_length=60)] = None
-) -> list[dict[str, Any]]:
-    return [_article_dict(a) for a in articles.list_published(session, category)]
+) -> list[HelpArticle]:
+    return [HelpArticle.from_row(a) for a in articles.list_published(session, category)]
 
 
 @router.get("/api/v1/kb/articles/{slug}", summary="One published article")
-def get_article(slug: str, session: DbSession) -> dict[str, Any]:
-    return _article_dict(articles.get_published_by_slug(session, slug))
+def get_article(slug: str, session: DbSession) -> HelpArticle:
+    return HelpArticle.from_row(articles.get_published_by_slug(session, slug))
 
 
 @router.get("/api/v1/kb/search", summary="Search published articles")
@@ -66,38 +58,29 @@ def search(
     k: Annotated[int, Query(ge=1, le=20)] = 5,
     locale: Annotated[str | None, Query(max_length=10)] = None,
     category: Annotated[str | None, Query(max_length=60)] = None,
-) -> list[dict[str, Any]]:
-    return [
-        {"article_id": h.article_id, "slug": h.slug, "title": h.title, "category": h.category,
-         "score": round(h.score, 4), "passage": h.passage, "matched_on": h.matched_on,
-         "why": h.why, "url": f"/help/articles/{h.slug}"}
-        for h in retrieval.search(q, k=k, locale=locale, category=category)
-    ]
+) -> list[HelpSearchHit]:
+    return [HelpSearchHit.of(h) for h in retrieval.search(q, k=k, locale=locale,
+                                                          category=category)]
 
 
 class Rating(BaseModel):
     query: str = Field(min_length=1, max_length=1000, description="What the customer asked")
     article_id: int | None = Field(default=None, description="The article the bot answered with")
-    helpful: bool
+    helpful: bool = Field(description="Whether the answer helped")
     comment: str | None = Field(default=None, max_length=feedback.MAX_COMMENT_CHARS,
                                 description="Optional: in a word, what was missing")
 
 
-class RatingOut(BaseModel):
-    id: int
-    helpful: bool
-    article_id: int | None
-    comment: str | None
-
-
 @router.post("/api/v1/conversations/{conversation_id}/ratings", status_code=201,
-             response_model=RatingOut, summary="Rate a bot answer helpful or not helpful")
+             summary="Rate a bot answer helpful or not helpful",
+             responses=error_responses(401, 403))
 def rate_answer(
     conversation_id: str, body: Rating, session: DbSession,
-    token: Annotated[str | None, Header(alias="X-Conversation-Token")] = None,
-) -> RatingOut:
+    token: Annotated[str | None, Header(
+        alias="X-Conversation-Token",
+        description="The token the conversation was started with")] = None,
+) -> AnswerRatingOut:
     rating = feedback.rate_answer(session, conversation_id, token, article_id=body.article_id,
                                   query=body.query, helpful=body.helpful,
                                   comment=body.comment)
-    return RatingOut(id=rating.id, helpful=rating.helpful, article_id=rating.article_id,
-                     comment=rating.comment)
+    return AnswerRatingOut.from_row(rating)
