@@ -17,26 +17,49 @@ from pydantic import BaseModel, Field
 from core.auth.permissions import Permission
 from core.database import DbSession
 from core.errors import ValidationFailed
+from core.schemas import error_responses
 from knowledge_base import gaps, retrieval, service, transfer
 from knowledge_base.access import KbEdit, KbPublish, KbRead
-from knowledge_base.models import Article, ArticleOrigin, ArticleStatus, ArticleVersion
+from knowledge_base.models import ArticleOrigin, ArticleStatus
 from knowledge_base.rendering import render_markdown
+from knowledge_base.schemas import (
+    KbArticle,
+    KbArticleVersion,
+    KbGapCluster,
+    KbImportSummary,
+    KbSearchHit,
+)
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(prefix="/api/v1/kb/editor", tags=["knowledge base editor"])
 pages = APIRouter(prefix="/kb/editor", include_in_schema=False)
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
+# A save or status change of a version someone else changed since (optimistic locking), a
+# slug already taken, or a status that cannot follow the current one.
+CONFLICT = error_responses(409)
+_FILE = {"schema": {"type": "string", "format": "binary"}}
+EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
+    "description": "The articles as a file to download (see the format parameter)",
+    "content": {"application/x-ndjson": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}},
+                "application/zip": _FILE}}}
 
 
 class ArticleBody(BaseModel):
+    """An article's content, as an editor writes it."""
+
     title: str = Field(max_length=200)
-    body: str = Field(max_length=100_000)
+    body: str = Field(max_length=100_000, description="Markdown")
     category: str = Field(max_length=60)
-    slug: str = Field(default="", max_length=120)
+    slug: str = Field(default="", max_length=120,
+                      description="Lowercase words joined by hyphens; blank: from the title")
     tags: list[str] = Field(default_factory=list, max_length=50)
-    locale: str = Field(default="en", max_length=10)
-    alternative_questions: list[str] = Field(default_factory=list, max_length=200)
-    related_slugs: list[str] = Field(default_factory=list, max_length=50)
+    locale: str = Field(default="en", max_length=10, description="e.g. `en` or `en-GB`")
+    alternative_questions: list[str] = Field(
+        default_factory=list, max_length=200,
+        description="Other ways customers ask the question the article answers")
+    related_slugs: list[str] = Field(default_factory=list, max_length=50,
+                                     description="Slugs of articles shown alongside it")
 
     def as_input(self) -> service.ArticleInput:
         return service.ArticleInput(**self.model_dump())
@@ -55,30 +78,15 @@ class StatusChange(VersionRef):
 
 
 class RestoreRequest(VersionRef):
-    restore_version: int = Field(ge=1)
+    restore_version: int = Field(ge=1, description="The old version whose content to restore")
 
 
 class StartFromGaps(BaseModel):
-    gap_ids: list[int] = Field(min_length=1, max_length=1000)
-    title: str | None = Field(default=None, max_length=200)
-
-
-def article_dict(article: Article) -> dict[str, Any]:
-    return {
-        "id": article.id, "slug": article.slug, "title": article.title,
-        "body": article.body, "category": article.category, "tags": list(article.tags),
-        "locale": article.locale, "alternative_questions": list(article.alternative_questions),
-        "related_slugs": list(article.related_slugs or []), "status": article.status,
-        "version": article.version, "origin": article.origin, "owner_id": article.owner_id,
-        "last_editor_id": article.last_editor_id,
-        "created_at": article.created_at.isoformat(),
-        "updated_at": article.updated_at.isoformat(),
-    }
-
-
-def version_dict(v: ArticleVersion) -> dict[str, Any]:
-    return {"version": v.version, "title": v.title, "status": v.status,
-            "editor_id": v.editor_id, "note": v.note, "created_at": v.created_at.isoformat()}
+    gap_ids: list[int] = Field(min_length=1, max_length=1000,
+                               description="The gaps of a cluster (their queries become the "
+                                           "draft's alternative questions)")
+    title: str | None = Field(default=None, max_length=200,
+                              description="Blank: the first query")
 
 
 @router.get("/articles", summary="Articles in any status, with filters")
@@ -92,54 +100,63 @@ def list_articles(
     offset: Annotated[int, Query(ge=0)] = 0,
     origin: Annotated[ArticleOrigin | None, Query(
         description="agent: drafts made from agents' replies")] = None,
-) -> list[dict[str, Any]]:
+) -> list[KbArticle]:
     found = service.list_articles(session, status=status, category=category, locale=locale,
                                   text=q, limit=limit, offset=offset, origin=origin)
-    return [article_dict(a) for a in found]
+    return [KbArticle.from_row(a) for a in found]
 
 
-@router.post("/articles", status_code=201, summary="Create a draft")
-def create_article(body: ArticleBody, principal: KbEdit, session: DbSession) -> dict[str, Any]:
-    return article_dict(service.create_article(session, body.as_input(), principal.user_id))
+@router.post("/articles", status_code=201, summary="Create a draft", responses=CONFLICT)
+def create_article(body: ArticleBody, principal: KbEdit, session: DbSession) -> KbArticle:
+    article = service.create_article(session, body.as_input(), principal.user_id)
+    return KbArticle.from_row(article)
 
 
 @router.get("/articles/{article_id}", summary="One article, any status")
-def get_article(article_id: int, _principal: KbRead, session: DbSession) -> dict[str, Any]:
-    return article_dict(service.get_article(session, article_id))
+def get_article(article_id: int, _principal: KbRead, session: DbSession) -> KbArticle:
+    return KbArticle.from_row(service.get_article(session, article_id))
 
 
-@router.put("/articles/{article_id}", summary="Save (409 if someone saved since your version)")
+@router.put("/articles/{article_id}", summary="Save (409 if someone saved since your version)",
+            responses=CONFLICT)
 def update_article(article_id: int, body: ArticleUpdate, principal: KbEdit,
-                   session: DbSession) -> dict[str, Any]:
+                   session: DbSession) -> KbArticle:
     data = service.ArticleInput(**body.model_dump(exclude={"version"}))
-    return article_dict(service.update_article(session, article_id, data, body.version,
-                                               principal.user_id))
+    article = service.update_article(session, article_id, data, body.version,
+                                     principal.user_id)
+    return KbArticle.from_row(article)
 
 
-@router.post("/articles/{article_id}/status", summary="Move to draft or review")
+@router.post("/articles/{article_id}/status", summary="Move to draft or review",
+             responses=CONFLICT)
 def change_status(article_id: int, body: StatusChange, principal: KbEdit,
-                  session: DbSession) -> dict[str, Any]:
-    return article_dict(service.change_status(session, article_id, body.status, body.version,
-                                              principal.user_id))
+                  session: DbSession) -> KbArticle:
+    article = service.change_status(session, article_id, body.status, body.version,
+                                    principal.user_id)
+    return KbArticle.from_row(article)
 
 
-@router.post("/articles/{article_id}/publish", summary="Publish: the bot can answer with it")
+@router.post("/articles/{article_id}/publish", summary="Publish: the bot can answer with it",
+             responses=CONFLICT)
 def publish(article_id: int, body: VersionRef, principal: KbPublish,
-            session: DbSession) -> dict[str, Any]:
-    return article_dict(service.change_status(session, article_id, ArticleStatus.PUBLISHED,
-                                              body.version, principal.user_id))
+            session: DbSession) -> KbArticle:
+    article = service.change_status(session, article_id, ArticleStatus.PUBLISHED,
+                                    body.version, principal.user_id)
+    return KbArticle.from_row(article)
 
 
-@router.post("/articles/{article_id}/archive", summary="Archive: no longer answerable")
+@router.post("/articles/{article_id}/archive", summary="Archive: no longer answerable",
+             responses=CONFLICT)
 def archive(article_id: int, body: VersionRef, principal: KbPublish,
-            session: DbSession) -> dict[str, Any]:
-    return article_dict(service.change_status(session, article_id, ArticleStatus.ARCHIVED,
-                                              body.version, principal.user_id))
+            session: DbSession) -> KbArticle:
+    article = service.change_status(session, article_id, ArticleStatus.ARCHIVED,
+                                    body.version, principal.user_id)
+    return KbArticle.from_row(article)
 
 
 @router.get("/articles/{article_id}/versions", summary="Version history, newest first")
-def history(article_id: int, _principal: KbRead, session: DbSession) -> list[dict[str, Any]]:
-    return [version_dict(v) for v in service.history(session, article_id)]
+def history(article_id: int, _principal: KbRead, session: DbSession) -> list[KbArticleVersion]:
+    return [KbArticleVersion.from_row(v) for v in service.history(session, article_id)]
 
 
 @router.get("/articles/{article_id}/diff", summary="Unified diff per field")
@@ -149,11 +166,13 @@ def diff(article_id: int, _principal: KbRead, session: DbSession,
     return service.diff(session, article_id, old, new)
 
 
-@router.post("/articles/{article_id}/restore", summary="New version from an old one")
+@router.post("/articles/{article_id}/restore", summary="New version from an old one",
+             responses=CONFLICT)
 def restore(article_id: int, body: RestoreRequest, principal: KbEdit,
-            session: DbSession) -> dict[str, Any]:
-    return article_dict(service.restore(session, article_id, body.restore_version,
-                                        body.version, principal.user_id))
+            session: DbSession) -> KbArticle:
+    article = service.restore(session, article_id, body.restore_version, body.version,
+                              principal.user_id)
+    return KbArticle.from_row(article)
 
 
 @router.get("/search", summary="Try the bot's retrieval (published articles)")
@@ -163,13 +182,9 @@ def try_search(
     k: Annotated[int, Query(ge=1, le=20)] = 5,
     locale: Annotated[str | None, Query(max_length=10)] = None,
     category: Annotated[str | None, Query(max_length=60)] = None,
-) -> list[dict[str, Any]]:
-    return [
-        {"article_id": h.article_id, "slug": h.slug, "title": h.title, "score": round(h.score, 4),
-         "rank_score": round(h.rank_score, 4), "passage": h.passage, "matched_on": h.matched_on,
-         "why": h.why}
-        for h in retrieval.search(q, k=k, locale=locale, category=category)
-    ]
+) -> list[KbSearchHit]:
+    return [KbSearchHit.of(h) for h in retrieval.search(q, k=k, locale=locale,
+                                                        category=category)]
 
 
 async def _read_upload(file: UploadFile) -> bytes:
@@ -193,7 +208,7 @@ def _markdown_zip(data: bytes) -> dict[str, str]:
 async def import_articles(
     file: UploadFile, principal: KbEdit, session: DbSession,
     fmt: Annotated[Literal["jsonl", "csv", "markdown"], Query(alias="format")],
-) -> dict[str, int]:
+) -> KbImportSummary:
     data = await _read_upload(file)
     if fmt == "markdown":
         records = transfer.parse_markdown_files(_markdown_zip(data))
@@ -208,11 +223,11 @@ async def import_articles(
         raise ValidationFailed("publishing or archiving through an import needs kb.publish; "
                                "import as draft or in_review", field="status")
     result = transfer.import_records(session, records, principal.user_id)
-    return {"created": result.created, "updated": result.updated,
-            "unchanged": result.unchanged}
+    return KbImportSummary.of(result)
 
 
-@router.get("/export", summary="Export articles as JSONL, CSV or a zip of Markdown files")
+@router.get("/export", summary="Export articles as JSONL, CSV or a zip of Markdown files",
+            response_class=Response, responses=EXPORT_RESPONSES)
 def export_articles(
     _principal: KbRead, session: DbSession,
     fmt: Annotated[Literal["jsonl", "csv", "markdown"], Query(alias="format")] = "jsonl",
@@ -236,16 +251,14 @@ def export_articles(
 
 @router.get("/gaps", summary="Unanswered questions, clustered and ranked by volume")
 def gap_clusters(_principal: KbRead, session: DbSession,
-                 days: Annotated[int, Query(ge=1, le=365)] = 30) -> list[dict[str, Any]]:
-    return [{"size": c.size, "examples": c.examples, "gap_ids": c.gap_ids,
-             "reasons": c.reasons, "queries": c.queries}
-            for c in gaps.clusters(session, days)]
+                 days: Annotated[int, Query(ge=1, le=365)] = 30) -> list[KbGapCluster]:
+    return [KbGapCluster.of(c) for c in gaps.clusters(session, days)]
 
 
 @router.post("/gaps/article", status_code=201, summary="Start a draft from a gap cluster")
 def start_from_gaps(body: StartFromGaps, principal: KbEdit,
-                    session: DbSession) -> dict[str, Any]:
-    return article_dict(gaps.start_article(session, body.gap_ids, principal.user_id,
+                    session: DbSession) -> KbArticle:
+    return KbArticle.from_row(gaps.start_article(session, body.gap_ids, principal.user_id,
                                            body.title))
 
 
