@@ -1,5 +1,5 @@
 """The agent console and supervisor pages: server-rendered shells whose data comes from the
-agent API (with the session cookie), plus their scripts and stylesheet."""
+agent API (with the session cookie), plus the staff pages' shared scripts and stylesheet."""
 
 from __future__ import annotations
 
@@ -14,16 +14,27 @@ from core.errors import NotFound
 from handoff.lifecycle import TRANSITIONS
 
 HERE = Path(__file__).parent
+REPO = HERE.parent
 templates = Jinja2Templates(directory=HERE / "templates")
 pages = APIRouter(include_in_schema=False)
 
-# The only files served from static/: a fixed list, so no path from the URL reaches the disk.
-ASSETS = {
-    "common.js": "text/javascript",
-    "console.js": "text/javascript",
-    "labelling.js": "text/javascript",
-    "supervisor.js": "text/javascript",
-    "console.css": "text/css",
+JS = "text/javascript"
+# The only files served from /console/static/: a fixed list, so no path from the URL reaches
+# the disk. These are the staff pages' shared ES modules (api.js, the one API client, and
+# the DOM and formatting helpers) and the console's and supervisor page's own; the admin
+# page's and the knowledge-base editor's modules sit beside their templates and are served
+# here too, so that every staff page imports the same api.js (found by path, not imported:
+# the layers stay as they are).
+ASSETS: dict[str, tuple[Path, str]] = {
+    **{name: (HERE / "static" / name, JS) for name in (
+        "api.js", "common.js", "format.js", "console.js", "console_state.js", "labelling.js",
+        "labelling_state.js", "supervisor.js", "supervisor_state.js")},
+    "console.css": (HERE / "static" / "console.css", "text/css"),
+    **{name: (REPO / "admin_console" / "static" / name, JS)
+       for name in ("admin.js", "admin_state.js")},
+    **{name: (REPO / "knowledge_base" / "static" / name, JS) for name in (
+        "editor_common.js", "editor_forms.js", "editor_list.js", "editor_article.js",
+        "editor_gaps.js")},
 }
 
 
@@ -47,8 +58,8 @@ def supervisor_page(request: Request) -> HTMLResponse:
 
 @pages.get("/console/static/{name}")
 def console_asset(name: str) -> FileResponse:
-    media_type = ASSETS.get(name)
-    if media_type is None:
+    asset = ASSETS.get(name)
+    if asset is None:
         raise NotFound(f"no console asset '{name}'")
-    return FileResponse(HERE / "static" / name, media_type=media_type,
-                        headers={"Cache-Control": "no-cache"})
+    path, media_type = asset
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "no-cache"})

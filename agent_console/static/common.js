@@ -1,134 +1,117 @@
-/* Shared by the agent console and the supervisor page: API calls, DOM helpers, the login
- * form and the live socket. Every piece of data is set with textContent, never innerHTML. */
-(function () {
-  "use strict";
+/* The staff pages' DOM helpers, the shared login form and the live socket (console,
+ * supervisor, ML and reports pages). Every piece of data is set with textContent, never
+ * innerHTML. API calls go through api.js; text formatting is format.js. */
+import { api, onUnauthorized } from "./api.js";
+import { formatTime, slaView } from "./format.js";
 
-  function $(id) { return document.getElementById(id); }
+export function $(id) { return document.getElementById(id); }
 
-  function el(tag, cls, text) {
-    var node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
+export function el(tag, cls, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  return node;
+}
 
-  function api(method, path, body) {
-    return fetch(path, {
-      method: method, credentials: "same-origin",
-      headers: { "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body)
-    }).then(function (response) {
-      if (response.status === 204) return null;
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) {
-          var err = new Error(data.message || ("HTTP " + response.status));
-          err.status = response.status;
-          throw err;
-        }
-        return data;
+/* A badge for a ticket's SLA, or null when no clock runs. */
+export function slaBadge(sla) {
+  const view = slaView(sla);
+  if (!view) return null;
+  const badge = el("span", "badge sla sla-" + view.state, view.label);
+  badge.title = "Next due: " + formatTime(view.dueAt);
+  return badge;
+}
+
+export function toast(message, kind) {
+  let box = $("toasts");
+  if (!box) { box = el("div"); box.id = "toasts"; document.body.appendChild(box); }
+  const item = el("div", "toast " + (kind || "error"), message);
+  box.appendChild(item);
+  setTimeout(() => { if (item.parentNode) item.parentNode.removeChild(item); }, 5000);
+}
+
+/* The error's text for a toast or an error line. */
+export function fail(err) { toast((err && err.message) || String(err)); }
+
+/* The login form (#login) shows until /auth/me answers; then onUser(me) runs. Once in, a
+ * 401 from the API (the session ended) reloads the page back to the form. */
+export function startWithLogin(onUser) {
+  const form = $("login");
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = { email: $("email").value, password: $("password").value };
+    if ($("totp").value) body.totp_code = $("totp").value;
+    api("POST", "/api/v1/auth/login", body)
+      .then((r) => enter(r.user))
+      .catch((err) => {
+        if (err.field === "totp_code" || /totp|code/i.test(err.message)) $("totp-row").hidden = false;
+        $("login-error").textContent = err.message;
       });
-    });
+  });
+  $("logout").addEventListener("click", () => {
+    api("POST", "/api/v1/auth/logout").then(() => location.reload());
+  });
+  function enter(me) {
+    form.hidden = true; $("app").hidden = false; $("logout").hidden = false;
+    $("who").textContent = me.display_name + " (" + me.role + ")";
+    onUnauthorized(() => location.reload());
+    onUser(me);
   }
+  api("GET", "/api/v1/auth/me").then(enter).catch(() => { form.hidden = false; $("email").focus(); });
+}
 
-  /* "4 min", "1 h 05 min", "overdue 12 min". */
-  function formatDuration(seconds) {
-    var overdue = seconds < 0, s = Math.abs(Math.round(seconds));
-    var text;
-    if (s < 60) text = s + " s";
-    else if (s < 3600) text = Math.round(s / 60) + " min";
-    else if (s < 86400) text = Math.floor(s / 3600) + " h " + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + " min";
-    else text = Math.floor(s / 86400) + " d " + Math.floor((s % 86400) / 3600) + " h";
-    return overdue ? "overdue " + text : text;
-  }
-
-  function formatTime(iso) {
-    if (!iso) return "";
-    var d = new Date(iso);
-    return isNaN(d) ? iso : d.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
-  }
-
-  function humanize(value) { return value ? String(value).replace(/_/g, " ") : ""; }
-
-  /* A badge for a ticket's SLA, or null when no clock runs. Time left counts down from the
-   * wall-clock due time, so a page left open stays right between refreshes. */
-  function slaBadge(sla) {
-    if (!sla || sla.seconds_left === null || sla.seconds_left === undefined) return null;
-    var left = sla.seconds_left, state = sla.state;
-    if (!sla.paused && sla.next_due_at) left = (Date.parse(sla.next_due_at) - Date.now()) / 1000;
-    if (left < 0) state = "breached";
-    var label = sla.paused ? "SLA paused" : "SLA " + formatDuration(left) + (left >= 0 ? " left" : "");
-    var badge = el("span", "badge sla sla-" + (sla.paused ? "paused" : state), label);
-    badge.title = "Next due: " + formatTime(sla.next_due_at);
-    return badge;
-  }
-
-  function toast(message, kind) {
-    var box = $("toasts");
-    if (!box) { box = el("div"); box.id = "toasts"; document.body.appendChild(box); }
-    var item = el("div", "toast " + (kind || "error"), message);
-    box.appendChild(item);
-    setTimeout(function () { if (item.parentNode) item.parentNode.removeChild(item); }, 5000);
-  }
-
-  /* The login form (#login) shows until /auth/me answers; then onUser(me) runs. */
-  function startWithLogin(onUser) {
-    var form = $("login");
-    form.addEventListener("submit", function (e) {
-      e.preventDefault();
-      var body = { email: $("email").value, password: $("password").value };
-      if ($("totp").value) body.totp_code = $("totp").value;
-      api("POST", "/api/v1/auth/login", body)
-        .then(function (r) { enter(r.user); })
-        .catch(function (err) {
-          if (/totp|code/i.test(err.message)) $("totp-row").hidden = false;
-          $("login-error").textContent = err.message;
-        });
-    });
-    $("logout").addEventListener("click", function () {
-      api("POST", "/api/v1/auth/logout").then(function () { location.reload(); });
-    });
-    function enter(me) {
-      form.hidden = true; $("app").hidden = false; $("logout").hidden = false;
-      $("who").textContent = me.display_name + " (" + me.role + ")";
-      onUser(me);
-    }
-    api("GET", "/api/v1/auth/me").then(enter).catch(function () { form.hidden = false; $("email").focus(); });
-  }
-
-  /* The agent socket; reconnects with backoff (0.5 s doubling to 15 s) and calls onReconnect
-   * so the page re-fetches what it may have missed while disconnected. */
-  function liveSocket(onEvent, onReconnect) {
-    var attempt = 0, socket = null, everOpened = false;
-    function open() {
-      socket = new WebSocket(location.origin.replace(/^http/, "ws") + "/api/v1/agent/ws");
-      socket.onopen = function () {
-        document.body.setAttribute("data-live", "true");
-        if (everOpened && onReconnect) onReconnect();
-        everOpened = true; attempt = 0;
-      };
-      socket.onmessage = function (e) {
-        var event;
-        try { event = JSON.parse(e.data); } catch (err) { return; }
-        onEvent(event);
-      };
-      socket.onclose = function (e) {
-        document.body.setAttribute("data-live", "false");
-        if (e.code === 4401) { location.reload(); return; }  // session ended: back to the login
-        var delay = Math.min(15000, 500 * Math.pow(2, attempt++));
-        setTimeout(open, delay);
-      };
-    }
-    open();
-    return {
-      send: function (payload) {
-        if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(payload));
-      }
+/* The agent socket; reconnects with backoff (0.5 s doubling to 15 s) and calls onReconnect
+ * so the page re-fetches what it may have missed while disconnected. */
+export function liveSocket(onEvent, onReconnect) {
+  let attempt = 0, socket = null, everOpened = false;
+  function open() {
+    socket = new WebSocket(location.origin.replace(/^http/, "ws") + "/api/v1/agent/ws");
+    socket.onopen = () => {
+      document.body.setAttribute("data-live", "true");
+      if (everOpened && onReconnect) onReconnect();
+      everOpened = true; attempt = 0;
+    };
+    socket.onmessage = (e) => {
+      let event;
+      try { event = JSON.parse(e.data); } catch { return; }
+      onEvent(event);
+    };
+    socket.onclose = (e) => {
+      document.body.setAttribute("data-live", "false");
+      if (e.code === 4401) { location.reload(); return; }  // session ended: back to the login
+      const delay = Math.min(15000, 500 * Math.pow(2, attempt++));
+      setTimeout(open, delay);
     };
   }
-
-  window.Tandem = {
-    $: $, el: el, api: api, formatDuration: formatDuration, formatTime: formatTime,
-    humanize: humanize, slaBadge: slaBadge, toast: toast, startWithLogin: startWithLogin,
-    liveSocket: liveSocket
+  open();
+  return {
+    send(payload) {
+      if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(payload));
+    }
   };
-})();
+}
+
+/* A table row from cells: strings, numbers or DOM nodes. */
+export function row(cells) {
+  const tr = el("tr");
+  cells.forEach((cell) => {
+    const td = el("td");
+    if (cell instanceof Node) td.appendChild(cell);
+    else td.textContent = cell === null || cell === undefined ? "" : String(cell);
+    tr.appendChild(td);
+  });
+  return tr;
+}
+
+/* A table's body from rows, or one cell saying it is empty. */
+export function fill(table, rows, emptyText, columns) {
+  const body = (typeof table === "string" ? $(table) : table).querySelector("tbody");
+  body.textContent = "";
+  if (!rows.length) {
+    const td = el("td", "empty", emptyText);
+    td.colSpan = columns;
+    body.appendChild(el("tr")).appendChild(td);
+  }
+  rows.forEach((r) => body.appendChild(r));
+  return body;
+}
