@@ -20,9 +20,11 @@ templates = Jinja2Templates(directory=HERE / "templates")
 pages = APIRouter(include_in_schema=False)
 
 # The only files served from static/ for these pages: a fixed list, so no path from the URL
-# reaches the disk. common.js and console.css come from the console's own route.
+# reaches the disk. The shared modules (api.js, common.js, format.js) and console.css come
+# from the console's own route, /console/static/.
 ASSETS = {
     "ml_common.js": "text/javascript",
+    "ml_state.js": "text/javascript",
     "ml_annotate.js": "text/javascript",
     "ml_datasets.js": "text/javascript",
     "ml_models.js": "text/javascript",
