@@ -32,6 +32,7 @@ pages = APIRouter(include_in_schema=False)
 # The only files served from static/: a fixed list, so no path from the URL reaches the disk.
 ASSETS = {
     "reports.js": "text/javascript",
+    "report_state.js": "text/javascript",
     "dashboards.js": "text/javascript",
     "drilldown.js": "text/javascript",
     "reports.css": "text/css",
