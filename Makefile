@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint typecheck pytest bench-bot bench-burst bench-nlu bench-kb bench-console bench-reports bench-learning bench-promotion bench-training-data bench-faults clean
+.PHONY: install run test lint lint-js typecheck test-js pytest bench-bot bench-burst bench-nlu bench-kb bench-console bench-reports bench-learning bench-promotion bench-training-data bench-faults clean
 
 install: $(VENV)/.installed $(RASA_VENV)/.installed /usr/bin/chromium node_modules/.installed
 
@@ -26,7 +26,8 @@ $(VENV)/.installed: requirements/platform.lock pyproject.toml
 	@touch $@
 
 # The staff pages' chart library (echarts), pinned by package-lock.json and served from
-# node_modules by the api (reporting/pages.py); never copied into the repository.
+# node_modules by the api (reporting/pages.py), never copied into the repository; and the
+# pinned ESLint that `lint-js` runs.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
@@ -42,9 +43,13 @@ $(RASA_VENV)/.installed: requirements/rasa.lock
 run: install
 	@scripts/run.sh
 
-lint: install
+lint: install lint-js
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+
+# The browser code: the staff pages' ES modules, the widget and tests/frontend (eslint.config.js).
+lint-js: node_modules/.installed
+	node_modules/.bin/eslint .
 
 typecheck: install
 	$(BIN)/mypy
@@ -52,7 +57,12 @@ typecheck: install
 pytest: install
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+# The staff pages' state and formatting modules, imported straight from their static/
+# folders by Node's own test runner (no browser, no packages).
+test-js:
+	node --test tests/frontend/
+
+test: lint typecheck test-js pytest
 
 bench-bot: install
 	$(BIN)/python -m bench.bot_path

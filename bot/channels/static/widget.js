@@ -198,7 +198,7 @@
     try { return (JSON.parse(localStorage.getItem(ratedKey()) || "[]")).indexOf(ticketId) >= 0; } catch (e) { return false; }
   }
   function rememberRated(ticketId) {
-    var rated = [];
+    var rated;
     try { rated = JSON.parse(localStorage.getItem(ratedKey()) || "[]"); } catch (e) { rated = []; }
     rated.push(ticketId); localStorage.setItem(ratedKey(), JSON.stringify(rated));
   }
@@ -319,7 +319,7 @@
 
   function ensureConversation() {
     if (state.id) return Promise.resolve();
-    var saved = null;
+    var saved;
     try { saved = JSON.parse(localStorage.getItem(storageKey) || "null"); } catch (e) { saved = null; }
     if (saved && saved.id && saved.token) {
       state.id = saved.id; state.token = saved.token;
