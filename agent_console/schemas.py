@@ -8,26 +8,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from conversations.schemas import MessageOut
 from core.schemas import Timestamp
 from handoff import canned, routing
 from handoff.models import AgentPresence, CannedResponse, Notification
 from handoff.schemas import NoteOut, PreviousConversation, TicketRow
 
 
-class MessageOut(BaseModel):
-    """One transcript entry (conversations.service.message_to_dict)."""
+class TicketConversation(BaseModel):
+    """The ticket's conversation, as the ticket detail shows it."""
 
-    id: int
-    conversation_id: str
-    sender_type: str
-    sender_user_id: int | None
-    text: str
-    meta: dict[str, Any] | None
-    client_message_id: str | None
-    created_at: Timestamp
-
-
-class ConversationSummary(BaseModel):
     id: str
     status: str
     channel: str
@@ -49,14 +39,19 @@ class HistoryEntry(BaseModel):
 
 
 class CsatOut(BaseModel):
+    """The customer's rating of the ticket."""
+
     score: int
     comment: str | None
     created_at: Timestamp
 
 
 class TicketDetail(BaseModel):
+    """A ticket with the whole transcript (bot part included), notes, history, the
+    customer's earlier conversations and rating."""
+
     ticket: TicketRow
-    conversation: ConversationSummary
+    conversation: TicketConversation
     messages: list[MessageOut]
     notes: list[NoteOut]
     history: list[HistoryEntry]

@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 
 from agent_console.access import TicketsAssign, TicketsRead, TicketsReply
 from agent_console.masking import mask_ticket, mask_ticket_view
-from agent_console.schemas import MessageOut, TicketDetail
+from agent_console.schemas import TicketDetail
 from conversations import service as conversations
 from conversations.models import Message
+from conversations.schemas import MessageOut
 from core.auth.dependencies import client_address
 from core.auth.permissions import Permission
 from core.auth.service import Principal
@@ -123,8 +124,7 @@ def ticket_detail(ticket_id: int, principal: TicketsRead, session: DbSession) ->
     view = TicketDetail.model_validate({
         "ticket": describe_tickets(session, [ticket], principal)[0],
         "conversation": conversation,
-        "messages": [conversations.message_to_dict(m)
-                     for m in conversations.transcript(session, conversation.id)],
+        "messages": [MessageOut.of(m) for m in conversations.transcript(session, conversation.id)],
         "notes": notes.notes_of(session, ticket.id),
         "history": history.history_of(session, ticket.id),
         "previous_conversations": customers.previous_conversations(session, ticket, principal),
@@ -147,7 +147,7 @@ def reply(ticket_id: int, body: ReplyRequest, principal: TicketsReply,
           session: DbSession) -> MessageOut:
     message = lifecycle.reply(session, ticket_id, principal, body.text,
                               status_after=body.status)
-    return MessageOut.model_validate(conversations.message_to_dict(message))
+    return MessageOut.of(message)
 
 
 @router.post("/tickets/{ticket_id}/notes", status_code=status.HTTP_201_CREATED,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from conversations.identity import CustomerIdentity, enforced
 from conversations.models import Conversation, ConversationStatus, Message, SenderType
+from conversations.schemas import message_to_dict as message_to_dict  # also for callers
 from core.database import utcnow
 from core.errors import AuthenticationRequired, NotFound, PermissionDenied, ValidationFailed
 from core.realtime import publish_after_commit
@@ -227,15 +228,3 @@ def set_status(session: Session, conversation: Conversation, status: Conversatio
     publish_after_commit(session, conversation_topic(conversation.id), event)
     publish_after_commit(session, AGENTS_TOPIC, event)
 
-
-def message_to_dict(message: Message) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "conversation_id": message.conversation_id,
-        "sender_type": message.sender_type,
-        "sender_user_id": message.sender_user_id,
-        "text": message.body,
-        "meta": message.meta,
-        "client_message_id": message.client_message_id,
-        "created_at": message.created_at.isoformat(),
-    }
