@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, status
 
 from bot import pipeline
 from bot.channels.schemas import (
     ContactDetails,
+    ContactOut,
     ConversationOut,
     ConversationStarted,
     ConversationSummary,
-    MessageOut,
+    QueueStatus,
     SendMessage,
     StartConversation,
     TurnOut,
 )
 from conversations import service as conversations
 from conversations.identity import CustomerIdentity, resolve_identity
+from conversations.schemas import MessageOut
 from core.database import DbSession
 from core.errors import AuthenticationRequired
 from handoff import customers
@@ -57,10 +59,7 @@ def list_conversations(session: DbSession, customer_id: CustomerId = None,
     if identity is None:
         raise AuthenticationRequired("send X-Customer-Id and X-Customer-Signature",
                                      field="X-Customer-Id")
-    return [ConversationSummary(id=c.id, status=c.status, channel=c.channel,
-                                created_at=c.created_at.isoformat(),
-                                last_message_at=c.last_message_at.isoformat())
-            for c in conversations.conversations_of(session, identity)]
+    return [ConversationSummary.of(c) for c in conversations.conversations_of(session, identity)]
 
 
 @router.get("/{conversation_id}", response_model=ConversationOut)
@@ -74,28 +73,29 @@ def get_conversation(
     messages = conversations.transcript(session, conversation_id, after_id=after)
     return ConversationOut(
         id=conversation.id, status=conversation.status, channel=conversation.channel,
-        messages=[MessageOut(**conversations.message_to_dict(m)) for m in messages],
+        messages=[MessageOut.of(m) for m in messages],
     )
 
 
-@router.get("/{conversation_id}/queue", summary="Place in the queue and estimated wait")
+@router.get("/{conversation_id}/queue", response_model=QueueStatus,
+            summary="Place in the queue and estimated wait")
 def queue_status(conversation_id: str, session: DbSession, token: ConversationToken = None,
                  customer_id: CustomerId = None,
-                 signature: CustomerSignature = None) -> dict[str, Any]:
+                 signature: CustomerSignature = None) -> QueueStatus:
     identity = resolve_identity(customer_id, signature)
     conversation = conversations.authorize_customer(session, conversation_id, token, identity)
-    return ticket_queue.queue_status(session, conversation)
+    return QueueStatus.of(ticket_queue.queue_status(session, conversation))
 
 
-@router.put("/{conversation_id}/contact",
+@router.put("/{conversation_id}/contact", response_model=ContactOut,
             summary="Leave an e-mail address for a reply while nobody is available")
 def set_contact(conversation_id: str, body: ContactDetails, session: DbSession,
                 token: ConversationToken = None, customer_id: CustomerId = None,
-                signature: CustomerSignature = None) -> dict[str, Any]:
+                signature: CustomerSignature = None) -> ContactOut:
     identity = resolve_identity(customer_id, signature)
     conversation = conversations.authorize_customer(session, conversation_id, token, identity)
     customers.set_contact(session, conversation, email=body.email, name=body.name)
-    return {"email": conversation.customer_email, "name": conversation.customer_name}
+    return ContactOut(email=conversation.customer_email, name=conversation.customer_name)
 
 
 @router.post("/{conversation_id}/messages", status_code=status.HTTP_201_CREATED,
@@ -109,8 +109,8 @@ async def send_message(
     result = await pipeline.handle_customer_message(
         conversation_id, token, body.text, body.client_message_id, identity)
     return TurnOut(
-        message=MessageOut(**result.customer_message),
-        replies=[MessageOut(**r) for r in result.replies],
+        message=MessageOut.model_validate(result.customer_message),
+        replies=[MessageOut.model_validate(r) for r in result.replies],
         conversation_status=result.conversation_status,
         duplicate=result.duplicate,
     )

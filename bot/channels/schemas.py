@@ -1,11 +1,20 @@
+"""Bodies of the customer-facing API (bot/channels/customer_api.py): the widget and the REST
+channel. A transcript message is conversations.schemas.MessageOut."""
+
 from __future__ import annotations
 
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from conversations.models import Conversation
+from conversations.schemas import MessageOut
+from core.schemas import Timestamp
+
 
 class StartConversation(BaseModel):
+    """A new conversation; with a signed external_id it belongs to a verified customer."""
+
     channel: Literal["widget", "rest"] = "rest"
     customer_name: str | None = Field(default=None, max_length=120)
     customer_email: str | None = Field(default=None, max_length=320)
@@ -18,14 +27,24 @@ class StartConversation(BaseModel):
 
 
 class ConversationSummary(BaseModel):
+    """One of a verified customer's conversations."""
+
     id: str
-    status: str
+    status: str = Field(description="bot, human or resolved")
     channel: str
-    created_at: str
-    last_message_at: str
+    created_at: Timestamp
+    last_message_at: Timestamp
+
+    @classmethod
+    def of(cls, conversation: Conversation) -> ConversationSummary:
+        return cls(id=conversation.id, status=conversation.status, channel=conversation.channel,
+                   created_at=conversation.created_at,
+                   last_message_at=conversation.last_message_at)
 
 
 class ConversationStarted(BaseModel):
+    """The conversation just opened, with its access token."""
+
     id: str
     token: str = Field(description="Send as X-Conversation-Token; shown only once")
     status: str
@@ -33,24 +52,17 @@ class ConversationStarted(BaseModel):
 
 
 class SendMessage(BaseModel):
+    """A customer's message."""
+
     text: str = Field(description="1 to 4000 characters")
     client_message_id: str | None = Field(
         default=None, max_length=64,
         description="Idempotency key: a retried send with the same id is stored once")
 
 
-class MessageOut(BaseModel):
-    id: int
-    conversation_id: str
-    sender_type: str
-    sender_user_id: int | None = None
-    text: str
-    meta: dict[str, Any] = Field(default_factory=dict)
-    client_message_id: str | None = None
-    created_at: str
-
-
 class TurnOut(BaseModel):
+    """The customer's stored message and what the bot answered to it."""
+
     message: MessageOut
     replies: list[MessageOut]
     conversation_status: str
@@ -58,6 +70,8 @@ class TurnOut(BaseModel):
 
 
 class ConversationOut(BaseModel):
+    """A conversation with its transcript (or the part after `after`)."""
+
     id: str
     status: str
     channel: str
@@ -65,5 +79,34 @@ class ConversationOut(BaseModel):
 
 
 class ContactDetails(BaseModel):
+    """Where to send the reply when nobody can answer in the chat."""
+
     email: str = Field(description="where the reply should go")
     name: str | None = Field(default=None, max_length=120)
+
+
+class ContactOut(BaseModel):
+    """The contact details now stored with the conversation."""
+
+    email: str | None
+    name: str | None
+
+
+class QueueStatus(BaseModel):
+    """What a waiting customer sees (handoff.queue.queue_status): place and estimated wait."""
+
+    status: str | None = Field(description="The open ticket's status; null: no open ticket")
+    ticket_id: int | None
+    position: int | None = Field(description="Place in the queue (1: next); null unless "
+                                             "the ticket is waiting for an agent")
+    eta_seconds: int | None = Field(description="Estimated wait; null with position")
+    agents_online: int
+    open_now: bool = Field(description="Whether the team is within its business hours")
+    next_open_at: Timestamp | None = Field(description="When the team opens again; null "
+                                                       "while open")
+    reply_by_email: bool = Field(description="The answer will come by e-mail")
+    email_known: bool = Field(description="Whether the customer's e-mail address is known")
+
+    @classmethod
+    def of(cls, status: dict[str, Any]) -> QueueStatus:
+        return cls.model_validate(status)

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 from starlette.concurrency import run_in_threadpool
 
 from bot.channels.email import inbound
 from bot.channels.email.parsing import MAX_MESSAGE_BYTES
+from bot.channels.email.schemas import InboundReceived
 from core.errors import (
     AuthenticationRequired,
     NotFound,
     PermissionDenied,
     ValidationFailed,
 )
+from core.schemas import error_response, error_responses
 from core.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/channels/email", tags=["e-mail channel"])
@@ -56,19 +58,19 @@ async def _read_capped(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _receive(raw: bytes) -> dict[str, Any]:
-    received = inbound.receive_in_own_transaction(raw)
-    return {"ticket_id": received.ticket.id, "conversation_id": received.ticket.conversation_id,
-            "duplicate": received.duplicate}
+def _receive(raw: bytes) -> InboundReceived:
+    return InboundReceived.of(inbound.receive_in_own_transaction(raw))
 
 
-@router.post("/inbound", openapi_extra=_RAW_MESSAGE_BODY,
+@router.post("/inbound", openapi_extra=_RAW_MESSAGE_BODY, response_model=InboundReceived,
+             responses={**error_responses(401, 403),
+                        404: error_response(404, "Inbound e-mail is not configured")},
              summary="Receive a customer e-mail (raw RFC 822, Content-Type message/rfc822)")
 async def receive_inbound(
     request: Request,
     secret: Annotated[str | None, Header(alias="X-Inbound-Secret",
                                          description="The shared inbound_email_secret")] = None,
-) -> dict[str, Any]:
+) -> InboundReceived:
     """Threads the message onto its ticket or opens a new one. The same Message-ID posted
     again answers with the same ticket and `duplicate: true`, storing nothing."""
     _check_secret(secret)
