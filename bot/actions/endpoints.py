@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hmac
-from typing import Any
 
-from fastapi import APIRouter, Body, Header
+from fastapi import APIRouter, Header
 
 from bot.actions import orders, respond
+from bot.actions.schemas import ActionCall, ActionResponse
 from core.errors import NotFound, PermissionDenied
 from core.request_context import adopt_request_id
+from core.schemas import error_response
 from core.settings import get_settings
 
 router = APIRouter(tags=["rasa actions"])
@@ -22,20 +23,23 @@ ACTIONS = {
 }
 
 
-@router.post("/webhooks/rasa/actions", summary="Run a custom action for Rasa")
+@router.post("/webhooks/rasa/actions", summary="Run a custom action for Rasa",
+             response_model=ActionResponse,
+             responses={403: error_response(403, "The Authorization token is missing or wrong"),
+                        404: error_response(404, "No custom action of that name")})
 def run_action(
-    payload: dict[str, Any] = Body(...),
+    payload: ActionCall,
     authorization: str | None = Header(default=None),
-) -> dict[str, Any]:
+) -> ActionResponse:
     expected = get_settings().action_secret()
     if authorization is None or not hmac.compare_digest(authorization, expected):
         raise PermissionDenied("action endpoint token is missing or wrong", field="authorization")
-    tracker = payload.get("tracker") or {}
+    tracker = payload.tracker or {}
     # The api put its request id in the message's metadata: the action's logs carry it too.
     adopt_request_id(((tracker.get("latest_message") or {}).get("metadata") or {})
                      .get("request_id"))
-    name = payload.get("next_action")
+    name = payload.next_action
     action = ACTIONS.get(str(name))
     if action is None:
         raise NotFound(f"no custom action named '{name}'", field="next_action")
-    return action(tracker).to_dict()
+    return ActionResponse.of(action(tracker))
