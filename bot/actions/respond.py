@@ -26,6 +26,14 @@ from nlu.handoff_policy import (
 
 ACTION_NAME = "action_tandem_respond"
 FALLBACK_SLOT = "consecutive_fallbacks"
+# After an article about returns the bot offers to start one (the transaction is the
+# customer's choice, not the question's); "yes" then starts the order form.
+OFFER_SLOT = "form_offer"
+OFFER_DECLINED = "declined"
+FORM_OFFERS = {"ask_returns": "return"}
+OFFER_TEXTS = {"return": "Would you like me to start a return for one of your orders now? "
+                         "Just say yes."}
+ACCEPTING_INTENTS = frozenset({"affirm"})
 RECENT_MESSAGES = 3  # earlier customer messages checked for rephrasing
 
 HANDOFF_TEXT = (
@@ -128,11 +136,17 @@ def _trace(understanding: Understanding, outcome: Outcome) -> dict[str, Any]:
 
 def run(tracker: dict[str, Any], thresholds: Thresholds | None = None) -> ActionResult:
     thresholds = thresholds or live_thresholds()
-    fallbacks = int(float((tracker.get("slots") or {}).get(FALLBACK_SLOT) or 0))
+    slots = tracker.get("slots") or {}
+    fallbacks = int(float(slots.get(FALLBACK_SLOT) or 0))
     understanding = understanding_of(tracker)
     outcome = decide_turn(understanding, fallbacks, thresholds)
     intent = understanding.intent
     result = ActionResult()
+    offered = slots.get(OFFER_SLOT)
+    if offered in OFFER_TEXTS:
+        if intent in ACCEPTING_INTENTS and outcome.decision != Decision.HANDOFF:
+            return _start_offered_form(str(offered))
+        result.events.append(_slot(OFFER_SLOT, OFFER_DECLINED))  # asked once is enough
 
     if outcome.decision == Decision.ANSWER and understanding.best_hit is None:
         reply = BotReply(**_trace(understanding, outcome), kind="answer")
@@ -141,6 +155,10 @@ def run(tracker: dict[str, Any], thresholds: Thresholds | None = None) -> Action
     elif outcome.decision == Decision.ANSWER:
         result.responses.append(article_reply(understanding, outcome).to_rasa())
         result.events.append(_slot_event(0))
+        request = FORM_OFFERS.get(intent or "")
+        if request is not None and offered is None:
+            result.responses.append(BotReply(kind="prompt", text=OFFER_TEXTS[request]).to_rasa())
+            result.events.append(_slot(OFFER_SLOT, request))
     elif outcome.decision == Decision.CLARIFY:
         text = _clarifying_question(outcome, understanding)
         result.responses.append(
@@ -152,6 +170,18 @@ def run(tracker: dict[str, Any], thresholds: Thresholds | None = None) -> Action
             BotReply(**_trace(understanding, outcome), kind="handoff", text=text).to_rasa())
         result.events.append(_slot_event(0))
     return result
+
+
+def _start_offered_form(request: str) -> ActionResult:
+    """The customer took the offer: the order form starts as if they had asked for it."""
+    return ActionResult(events=[
+        _slot(OFFER_SLOT, None), _slot("order_request", request), _slot_event(0),
+        {"event": "followup", "timestamp": None, "name": "order_form"},
+    ])
+
+
+def _slot(name: str, value: Any) -> dict[str, Any]:
+    return {"event": "slot", "timestamp": None, "name": name, "value": value}
 
 
 def _clarifying_question(outcome: Outcome, understanding: Understanding) -> str:

@@ -148,3 +148,36 @@ def test_awkward_input_never_crashes(call, text):
     tandem = _tandem(call, _tracker(text, "nlu_fallback", 0.1))
     assert tandem["decision"] in {"answer", "clarify", "handoff"}
     assert tandem["reason"]
+
+
+def _slots(body):
+    return {e["name"]: e["value"] for e in body["events"] if e["event"] == "slot"}
+
+
+def test_a_returns_article_offers_the_return_form_once_and_yes_starts_it(call):
+    asked = _tracker("how do returns work here", "ask_returns", 0.9)
+    body = call(asked).json()
+    answer, offer = (r.get("custom", {}).get("tandem", {}) for r in body["responses"])
+    assert answer["kind"] == "answer" and answer["intent"] == "ask_returns"
+    assert offer["kind"] == "prompt" and "start a return" in offer["text"]
+    assert _slots(body)["form_offer"] == "return"
+
+    accepted = _tracker("yes please", "affirm", 0.9)
+    accepted["slots"]["form_offer"] = "return"
+    body = call(accepted).json()
+    assert body["responses"] == []
+    assert _slots(body) == {"form_offer": None, "order_request": "return",
+                            "consecutive_fallbacks": 0}
+    assert body["events"][-1] == {"event": "followup", "timestamp": None, "name": "order_form"}
+
+
+def test_moving_on_declines_the_offer_and_it_is_not_made_again(call):
+    moved_on = _tracker("what is your return policy", "ask_returns", 0.9)
+    moved_on["slots"]["form_offer"] = "return"
+    body = call(moved_on).json()
+    assert [r["custom"]["tandem"]["kind"] for r in body["responses"]] == ["answer"]
+    assert _slots(body)["form_offer"] == "declined"
+
+    moved_on["slots"]["form_offer"] = "declined"
+    body = call(moved_on).json()
+    assert len(body["responses"]) == 1 and "form_offer" not in _slots(body)

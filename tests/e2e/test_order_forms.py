@@ -75,3 +75,15 @@ def test_questions_inside_the_form_are_answered_and_the_form_resumes(stack, http
     # The form still takes the order number.
     texts, _ = _say(http, cid, headers, "NW-123456")
     assert any("e-mail" in t for t in texts), texts
+
+
+def test_a_returns_question_gets_the_article_and_an_offer_that_yes_accepts(stack, http):
+    started = http.post("/api/v1/conversations", json={"channel": "rest"}).json()
+    cid, headers = started["id"], {"X-Conversation-Token": started["token"]}
+
+    texts, turn = _say(http, cid, headers, "what is your return policy")
+    assert turn["replies"][0]["meta"]["kind"] == "answer", turn  # the article, not the form
+    assert any("start a return" in t for t in texts), texts
+
+    texts, _ = _say(http, cid, headers, "yes")
+    assert any("order number" in t for t in texts), texts  # the return form has started
