@@ -7,7 +7,7 @@ the same bot runs: Rasa's REST channel with Rasa's own NLU (DIET, bench/rasa_onl
 the same rules and forms, and the same action endpoint (which then classifies the message
 itself). Each level also reports the CPU milliseconds per message of each process group
 (api, Rasa). A platform send that gets no answer or a 502/503/504 is sent again with the
-same client_message_id (bench/http_retry.py) and counted: `retries`, `refused_then_retried`
+same client_message_id (tandem_client) and counted: `retries`, `refused_then_retried`
 (503s and the like answered before the last attempt) and `transport_errors` (dropped
 connections). Writes bench/results/bot_path.json.
 """
@@ -29,8 +29,8 @@ from typing import Any
 
 import httpx
 
-from bench.http_retry import send_message, start_conversation
 from bot.training import RASA_PROJECT, fingerprint, rasa_executable
+from tandem_client import AsyncCustomerClient, Chat
 from tests.live import REPO, LiveStack, free_port
 
 RASA_ONLY_CONFIG = REPO / "bench" / "rasa_only_config.yml"
@@ -60,30 +60,32 @@ def _percentile(values: list[float], pct: float) -> float:
 
 async def _platform_customer(client: httpx.AsyncClient, stop_at: float, n: int,
                              latencies: list[float], sent: list[dict[str, Any]]) -> None:
-    conversation: dict[str, Any] | None = None
+    customer = AsyncCustomerClient(http=client)
+    chat: Chat | None = None
     i = n
     while time.monotonic() < stop_at:
-        if conversation is None:
-            conversation, retries = await start_conversation(client)
-            if conversation is None:
+        if chat is None:
+            chat, retries = await customer.start()
+            if chat is None:
                 sent.append({"status": None, "message_id": None, "answered": False,
                              "handed_off": False, "retries": retries})
                 continue
         text = QUESTIONS[i % len(QUESTIONS)]
         i += 1
         # A dropped connection or a 503 is sent again with the same client_message_id and
-        # counted, as a careful client does (bench/http_retry.py).
-        result = await send_message(client, conversation["id"], conversation["token"], text)
+        # counted, as a careful client does (tandem_client).
+        result = await customer.send(chat, text)
         latencies.append(result.seconds * 1000)
-        body = result.body
+        turn = result.turn
+        handed_off = turn is not None and turn.conversation_status == "human"
         sent.append({"status": result.status,
-                     "message_id": body.get("message", {}).get("id"),
-                     "answered": bool(body.get("replies")),
-                     "handed_off": body.get("conversation_status") == "human",
+                     "message_id": turn.message.id if turn else None,
+                     "answered": bool(turn and turn.replies),
+                     "handed_off": handed_off,
                      "retries": result.retries, "refused": len(result.refused),
                      "transport_errors": len(result.transport_errors)})
-        if body.get("conversation_status") == "human":
-            conversation = None  # the bot is silent from here on: start a new chat
+        if handed_off:
+            chat = None  # the bot is silent from here on: start a new chat
 
 
 async def _rasa_customer(client: httpx.AsyncClient, stop_at: float, n: int,

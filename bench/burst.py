@@ -2,7 +2,7 @@
 
 Each customer opens a conversation and sends its messages one after another (the next when
 the previous turn's answer arrives); all customers start together. A send that gets no answer
-or a 502/503/504 is sent again with the same client_message_id (bench/http_retry.py), as
+or a 502/503/504 is sent again with the same client_message_id (tandem_client), as
 docs/api.md tells integrators to. Two set-ups, each on a fresh stack (tests/live.py):
 
 - embedded: SQLite, SQLite broker, one api process, one Rasa server (the defaults);
@@ -48,7 +48,7 @@ from typing import Any
 import httpx
 
 from bench.bot_path import QUESTIONS, _percentile
-from bench.http_retry import Send, send_message, start_conversation
+from tandem_client import AsyncCustomerClient, Sent
 from tests.live import REPO, LiveStack, scratch_postgres
 
 SETUPS = ("embedded", "scaled")
@@ -125,16 +125,16 @@ def _cpu_seconds(stack: LiveStack) -> dict[str, float]:
 async def _customer(client: httpx.AsyncClient, n: int, messages: int, start: asyncio.Event,
                     record: dict[str, Any]) -> None:
     await start.wait()
-    conversation, retries = await start_conversation(client)
+    customer = AsyncCustomerClient(http=client)
+    chat, retries = await customer.start()
     record["start_retries"] = retries
-    if conversation is None:
+    if chat is None:
         record["sends"] = []
         return
-    record["conversation"] = conversation
-    sends: list[Send] = []
+    record["conversation"] = chat
+    sends: list[Sent] = []
     for i in range(messages):
-        sends.append(await send_message(client, conversation["id"], conversation["token"],
-                                        QUESTIONS[(n + i) % len(QUESTIONS)]))
+        sends.append(await customer.send(chat, QUESTIONS[(n + i) % len(QUESTIONS)]))
     record["sends"] = sends
 
 
@@ -149,9 +149,8 @@ async def _transcripts(client: httpx.AsyncClient,
         async with gate:
             for _ in range(5):
                 with contextlib.suppress(httpx.TransportError):
-                    response = await client.get(
-                        f"/api/v1/conversations/{conversation['id']}",
-                        headers={"X-Conversation-Token": conversation["token"]})
+                    response = await client.get(f"/api/v1/conversations/{conversation.id}",
+                                                headers=conversation.headers)
                     if response.status_code == 200:
                         return dict(response.json())
                 await asyncio.sleep(1)
@@ -178,9 +177,10 @@ async def _burst(stack: LiveStack, customers: int, messages: int) -> dict[str, A
     # Longer than the api's busy limit (90 s): a slow turn is measured, not cut off.
     timeout = httpx.Timeout(150, connect=10)
     async with httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits) as client:
-        warm, _ = await start_conversation(client)  # the first Rasa turn loads lazily
+        warming = AsyncCustomerClient(http=client)
+        warm, _ = await warming.start()  # the first Rasa turn loads lazily
         assert warm is not None, "the stack does not start conversations"
-        await send_message(client, warm["id"], warm["token"], "hello")
+        await warming.send(warm, "hello")
         start = asyncio.Event()
         records: list[dict[str, Any]] = [{} for _ in range(customers)]
         tasks = [asyncio.create_task(_customer(client, n, messages, start, records[n]))
@@ -216,7 +216,7 @@ def _summary(records: list[dict[str, Any]], transcripts: list[dict[str, Any] | N
             missing += len(mine)
             continue
         stored = {m["id"] for m in transcript["messages"] if m["sender_type"] == "customer"}
-        missing += sum(1 for s in mine if s.body["message"]["id"] not in stored)
+        missing += sum(1 for s in mine if s.turn is not None and s.turn.message.id not in stored)
         with_bot += transcript["status"] == "bot"
         for message in transcript["messages"]:
             meta = message.get("meta") or {}

@@ -6,6 +6,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from tandem_client import Chat, CustomerClient
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.live import LiveStack
 
@@ -55,8 +56,9 @@ def http(stack):
 
 
 def say(http: httpx.Client, conversation_id: str, headers: dict[str, str], text: str) -> dict:
-    """Send a customer message; returns the turn (message, replies, conversation_status)."""
-    response = http.post(f"/api/v1/conversations/{conversation_id}/messages", headers=headers,
-                         json={"text": text})
-    assert response.status_code == 201, response.text
-    return response.json()
+    """Send a customer message through the typed client (tandem_client), so every turn is
+    checked against the API's TurnOut; returns the turn as JSON (message, replies,
+    conversation_status)."""
+    chat = Chat(conversation_id, headers["X-Conversation-Token"])
+    turn = CustomerClient(http=http).say(chat, text)
+    return turn.model_dump(mode="json", exclude_unset=True)
