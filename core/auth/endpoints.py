@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from core import audit
@@ -13,10 +12,19 @@ from core.auth import mfa, service
 from core.auth.dependencies import SESSION_COOKIE, bearer_token, client_address, current_principal
 from core.auth.passwords import verify_password
 from core.auth.roles import role_permissions
+from core.auth.schemas import (
+    LoginResult,
+    Me,
+    PrincipalOut,
+    RecoveryCodes,
+    ResetRequested,
+    TotpSetup,
+)
 from core.auth.service import Principal, requires_mfa
 from core.auth.throttle import TooManyAttempts
 from core.database import DbSession, utcnow
 from core.errors import AuthenticationRequired, Conflict, PermissionDenied, ValidationFailed
+from core.schemas import error_responses
 from core.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -53,13 +61,6 @@ class PasswordConfirm(BaseModel):
     password: str = Field(max_length=1024)
 
 
-def principal_dict(principal: Principal) -> dict[str, Any]:
-    return {"id": principal.user_id, "email": principal.email,
-            "display_name": principal.display_name, "role": principal.role,
-            "permissions": sorted(p.value for p in principal.permissions),
-            "mfa_enrolment_required": principal.mfa_enrolment_required}
-
-
 def _session_user(principal: Principal) -> int:
     """Account settings are changed by the person, not by an integration's API key."""
     if principal.api_key_id is not None:
@@ -68,9 +69,9 @@ def _session_user(principal: Principal) -> int:
 
 
 @router.post("/login", summary="Log in; sets the session cookie and returns a bearer token",
-             response_model=None)
+             responses=error_responses(401, 429))
 def login(body: LoginRequest, request: Request, response: Response,
-          session: DbSession) -> dict[str, Any] | JSONResponse:
+          session: DbSession) -> LoginResult:
     try:
         token, _user = service.login(session, email=body.email, password=body.password,
                                     client_address=client_address(request),
@@ -87,7 +88,7 @@ def login(body: LoginRequest, request: Request, response: Response,
         max_age=settings.session_absolute_hours * 3600,
     )
     principal = service.resolve_token(session, token)
-    return {"token": token, "user": principal_dict(principal)}
+    return LoginResult(token=token, user=PrincipalOut.of(principal))
 
 
 @router.post("/logout", status_code=204, summary="Revoke the current session")
@@ -99,9 +100,8 @@ def logout(request: Request, response: Response, session: DbSession) -> None:
 
 
 @router.get("/me", summary="The logged-in user and their permissions")
-def me(principal: CurrentUser, session: DbSession) -> dict[str, Any]:
-    user = service.get_user(session, principal.user_id)
-    return {**principal_dict(principal), "totp_enabled": user.totp_enabled_at is not None}
+def me(principal: CurrentUser, session: DbSession) -> Me:
+    return Me.of_user(principal, service.get_user(session, principal.user_id))
 
 
 @router.post("/password", status_code=204,
@@ -116,10 +116,10 @@ def change_password(body: PasswordChange, principal: CurrentUser, request: Reque
 
 @router.post("/password-reset", status_code=status.HTTP_202_ACCEPTED,
              summary="Send a reset link if the account exists (the answer is the same either way)")
-def request_reset(body: ResetRequest, request: Request, session: DbSession) -> dict[str, str]:
+def request_reset(body: ResetRequest, request: Request, session: DbSession) -> ResetRequested:
     service.request_password_reset(session, email=body.email,
                                    client_address=client_address(request))
-    return {"message": "if the account exists, a reset link is on its way"}
+    return ResetRequested(message="if the account exists, a reset link is on its way")
 
 
 @router.post("/password-reset/confirm", status_code=204,
@@ -129,26 +129,29 @@ def confirm_reset(body: ResetConfirm, request: Request, session: DbSession) -> N
                            client_address=client_address(request))
 
 
-@router.post("/totp/setup", summary="Start two-factor enrolment: a secret for the authenticator")
-def totp_setup(principal: CurrentUser, session: DbSession) -> dict[str, str]:
+@router.post("/totp/setup", summary="Start two-factor enrolment: a secret for the authenticator",
+             responses=error_responses(409))
+def totp_setup(principal: CurrentUser, session: DbSession) -> TotpSetup:
     user = service.get_user(session, _session_user(principal))
     enrolment = mfa.start_enrolment(user)
-    return {"secret": enrolment.secret, "provisioning_uri": enrolment.provisioning_uri}
+    return TotpSetup(secret=enrolment.secret, provisioning_uri=enrolment.provisioning_uri)
 
 
 @router.post("/totp/enable",
-             summary="Confirm enrolment with a first code; returns recovery codes (shown once)")
+             summary="Confirm enrolment with a first code; returns recovery codes (shown once)",
+             responses=error_responses(409))
 def totp_enable(body: TotpCode, principal: CurrentUser, request: Request,
-                session: DbSession) -> dict[str, Any]:
+                session: DbSession) -> RecoveryCodes:
     user = service.get_user(session, _session_user(principal))
     codes = mfa.confirm_enrolment(session, user, body.code, utcnow())
     audit.record(session, actor=user.id, action="auth.totp_enabled", target=f"user:{user.id}",
                  client_address=client_address(request))
-    return {"recovery_codes": codes}
+    return RecoveryCodes(recovery_codes=codes)
 
 
 @router.post("/totp/disable", status_code=204,
-             summary="Turn two-factor authentication off (not allowed for administrators)")
+             summary="Turn two-factor authentication off (not allowed for administrators)",
+             responses=error_responses(409))
 def totp_disable(body: PasswordConfirm, principal: CurrentUser, request: Request,
                  session: DbSession) -> None:
     user = service.get_user(session, _session_user(principal))
