@@ -9,6 +9,7 @@ from dataclasses import asdict
 
 from sqlalchemy.orm import Session
 
+from admin_console.schemas import AuditEntryOut
 from core import audit
 from core.audit import AuditFilter
 from core.auth.service import Principal
@@ -30,7 +31,7 @@ def _cell(value: object) -> object:
 
 def export(session: Session, actor: Principal, filters: AuditFilter, fmt: str, *,
            client_address: str | None) -> str:
-    entries = [audit.entry_to_dict(e) for e in audit.export(session, filters)]
+    entries = [AuditEntryOut.of(e).model_dump() for e in audit.export(session, filters)]
     audit.record(session, actor=actor.user_id, action="audit.exported", target="audit_log",
                  client_address=client_address,
                  after={"format": fmt, "entries": len(entries),

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.auth import roles
+from core.auth.models import CustomRole
+from core.auth.schemas import RoleOut
 from core.auth.service import Principal
 from core.errors import PermissionDenied
 
@@ -21,30 +21,31 @@ def _ensure_held(actor: Principal, permissions: list[str]) -> None:
 
 
 def create_role(session: Session, actor: Principal, *, name: str, permissions: list[str],
-                description: str, client_address: str | None) -> dict[str, Any]:
+                description: str, client_address: str | None) -> CustomRole:
     _ensure_held(actor, permissions)
     role = roles.create_role(session, name=name, permissions=permissions,
                              description=description)
-    after = roles.role_to_dict(role)
     audit.record(session, actor=actor.user_id, action="role.created", target=f"role:{role.name}",
-                 client_address=client_address, after=after)
-    return after
+                 client_address=client_address, after=RoleOut.of(role).model_dump())
+    return role
 
 
 def update_role(session: Session, actor: Principal, name: str, *, permissions: list[str],
-                description: str | None, client_address: str | None) -> dict[str, Any]:
+                description: str | None, client_address: str | None) -> CustomRole:
     _ensure_held(actor, permissions)
-    before, role = roles.update_role(session, name=name, permissions=permissions,
-                                     description=description)
-    after = roles.role_to_dict(role)
+    role = roles.get_custom_role(session, name)
+    before = RoleOut.of(role).model_dump()
+    roles.update_role(role, permissions=permissions, description=description)
     audit.record(session, actor=actor.user_id, action="role.permissions_changed",
                  target=f"role:{name}", client_address=client_address, before=before,
-                 after=after)
-    return after
+                 after=RoleOut.of(role).model_dump())
+    return role
 
 
 def delete_role(session: Session, actor: Principal, name: str, *,
                 client_address: str | None) -> None:
-    before = roles.delete_role(session, name)
+    role = roles.get_custom_role(session, name)
+    before = RoleOut.of(role).model_dump()
+    roles.delete_role(session, role)
     audit.record(session, actor=actor.user_id, action="role.deleted", target=f"role:{name}",
                  client_address=client_address, before=before)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,11 +15,11 @@ from handoff.models import Team, TeamMember
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
 
 
-def list_teams(session: Session) -> list[dict[str, Any]]:
+def list_teams(session: Session) -> list[tuple[Team, int]]:
+    """Every team by name, with how many members it has."""
     sizes = dict(session.execute(select(TeamMember.team_id, func.count())
                                  .group_by(TeamMember.team_id)).tuples().all())
-    return [{"id": t.id, "slug": t.slug, "name": t.name, "members": sizes.get(t.id, 0)}
-            for t in session.scalars(select(Team).order_by(Team.name))]
+    return [(t, sizes.get(t.id, 0)) for t in session.scalars(select(Team).order_by(Team.name))]
 
 
 def create_team(session: Session, actor: Principal, *, slug: str, name: str,

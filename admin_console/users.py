@@ -22,14 +22,15 @@ from core.errors import Conflict, PermissionDenied, ValidationFailed
 from handoff.models import Team, TeamMember
 
 
-def user_to_dict(session: Session, user: User) -> dict[str, Any]:
-    teams = sorted(session.scalars(select(TeamMember.team_id)
-                                   .where(TeamMember.user_id == user.id)))
-    return {"id": user.id, "email": user.email, "display_name": user.display_name,
-            "role": user.role, "is_active": user.is_active,
-            "totp_enabled": user.totp_enabled_at is not None, "team_ids": teams,
-            "created_at": user.created_at.isoformat(),
-            "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None}
+def team_ids(session: Session, user_ids: list[int]) -> dict[int, list[int]]:
+    """The teams of each of these users, sorted (users in no team are left out)."""
+    found: dict[int, list[int]] = {}
+    for user_id, team_id in session.execute(
+            select(TeamMember.user_id, TeamMember.team_id)
+            .where(TeamMember.user_id.in_(user_ids))
+            .order_by(TeamMember.team_id)).tuples():
+        found.setdefault(user_id, []).append(team_id)
+    return found
 
 
 def _snapshot(user: User) -> dict[str, Any]:

@@ -140,10 +140,3 @@ def export(session: Session, filters: AuditFilter) -> list[AuditEntry]:
     """Every matching entry, oldest first (the chain order)."""
     return list(session.scalars(_filtered(select(AuditEntry), filters).order_by(AuditEntry.id)))
 
-
-def entry_to_dict(entry: AuditEntry) -> dict[str, Any]:
-    return {"id": entry.id, "created_at": entry.created_at.isoformat(),
-            "actor_user_id": entry.actor_user_id, "action": entry.action,
-            "target": entry.target, "client_address": entry.client_address,
-            "before": entry.before, "after": entry.after, "prev_hash": entry.prev_hash,
-            "entry_hash": entry.entry_hash}

@@ -9,7 +9,6 @@ current permissions, computed on every request).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -71,9 +70,3 @@ def resolve(session: Session, token: str) -> tuple[ApiKey, User]:
         raise AuthenticationRequired("API key has been revoked")
     return key, owner
 
-
-def key_to_dict(key: ApiKey) -> dict[str, Any]:
-    return {"id": key.id, "name": key.name, "prefix": key.prefix, "owner_id": key.owner_id,
-            "permissions": sorted(key.permissions), "created_at": key.created_at.isoformat(),
-            "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
-            "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None}

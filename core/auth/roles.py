@@ -7,7 +7,6 @@ custom role takes effect at once. An unknown name grants nothing.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -43,7 +42,8 @@ def parse_permissions(names: list[str], field: str = "permissions") -> list[str]
     return sorted(set(names))
 
 
-def _get(session: Session, name: str) -> CustomRole:
+def get_custom_role(session: Session, name: str) -> CustomRole:
+    """The custom role `name`; a built-in role's name is a Conflict (they cannot change)."""
     role = session.scalar(select(CustomRole).where(CustomRole.name == name))
     if role is None:
         if name in BUILT_IN_ROLES:
@@ -67,36 +67,23 @@ def create_role(session: Session, *, name: str, permissions: list[str],
     return role
 
 
-def update_role(session: Session, *, name: str, permissions: list[str],
-                description: str | None = None) -> tuple[dict[str, Any], CustomRole]:
-    role = _get(session, name)
-    before = role_to_dict(role)
+def update_role(role: CustomRole, *, permissions: list[str],
+                description: str | None = None) -> CustomRole:
     role.permissions = parse_permissions(permissions)
     if description is not None:
         role.description = description[:200]
-    return before, role
+    return role
 
 
-def delete_role(session: Session, name: str) -> dict[str, Any]:
-    role = _get(session, name)
-    holders = session.scalar(select(func.count()).select_from(User).where(User.role == name))
+def delete_role(session: Session, role: CustomRole) -> None:
+    holders = session.scalar(select(func.count()).select_from(User)
+                             .where(User.role == role.name))
     if holders:
-        raise Conflict(f"role '{name}' is held by {holders} user(s); change their role first",
-                       field="name", users=holders)
-    before = role_to_dict(role)
+        raise Conflict(f"role '{role.name}' is held by {holders} user(s); change their role "
+                       "first", field="name", users=holders)
     session.delete(role)
-    return before
 
 
-def role_to_dict(role: CustomRole) -> dict[str, Any]:
-    return {"name": role.name, "description": role.description, "built_in": False,
-            "permissions": sorted(role.permissions)}
-
-
-def list_roles(session: Session) -> list[dict[str, Any]]:
-    built_in = [{"name": r.value, "description": "", "built_in": True,
-                 "permissions": sorted(p.value for p in permissions_for(r.value))}
-                for r in Role]
-    stored = session.scalars(select(CustomRole).order_by(CustomRole.name))
-    custom = [role_to_dict(r) for r in stored]
-    return built_in + custom
+def custom_roles(session: Session) -> list[CustomRole]:
+    """The roles administrators defined, by name (the built-in ones are `Role`)."""
+    return list(session.scalars(select(CustomRole).order_by(CustomRole.name)))
