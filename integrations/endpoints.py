@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
 from core.database import DbSession
 from integrations import service
 from integrations.access import IntegrationsAdmin
+from integrations.schemas import CreatedSubscription, DeliveryOut, SubscriptionOut
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["integrations"])
 
@@ -27,27 +26,26 @@ def _client(request: Request) -> str | None:
 @router.post("", status_code=status.HTTP_201_CREATED,
              summary="Subscribe a URL to events; the response shows the signing secret once")
 def create(body: CreateWebhook, principal: IntegrationsAdmin, session: DbSession,
-           request: Request) -> dict[str, Any]:
+           request: Request) -> CreatedSubscription:
     subscription, secret = service.create_subscription(
         session, url=body.url, events=body.events, description=body.description,
         actor=principal.user_id, client_address=_client(request))
-    return {**service.subscription_to_dict(subscription), "secret": secret}
+    return CreatedSubscription.of_new(subscription, secret)
 
 
 @router.get("", summary="Webhook subscriptions")
-def list_all(principal: IntegrationsAdmin, session: DbSession) -> list[dict[str, Any]]:
-    return [service.subscription_to_dict(s) for s in service.list_subscriptions(session)]
+def list_all(principal: IntegrationsAdmin, session: DbSession) -> list[SubscriptionOut]:
+    return [SubscriptionOut.of(s) for s in service.list_subscriptions(session)]
 
 
 @router.post("/{subscription_id}/deactivate", summary="Stop sending to this subscription")
 def deactivate(subscription_id: int, principal: IntegrationsAdmin, session: DbSession,
-               request: Request) -> dict[str, Any]:
-    return service.subscription_to_dict(service.deactivate(
+               request: Request) -> SubscriptionOut:
+    return SubscriptionOut.of(service.deactivate(
         session, subscription_id, actor=principal.user_id, client_address=_client(request)))
 
 
 @router.get("/{subscription_id}/deliveries", summary="Recent deliveries and their outcome")
 def deliveries(subscription_id: int, principal: IntegrationsAdmin,
-               session: DbSession) -> list[dict[str, Any]]:
-    return [service.delivery_to_dict(d)
-            for d in service.recent_deliveries(session, subscription_id)]
+               session: DbSession) -> list[DeliveryOut]:
+    return [DeliveryOut.of(d) for d in service.recent_deliveries(session, subscription_id)]

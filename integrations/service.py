@@ -185,18 +185,3 @@ def recent_deliveries(session: Session, subscription_id: int,
         select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription_id)
         .order_by(WebhookDelivery.id.desc()).limit(limit)))
 
-
-def subscription_to_dict(subscription: WebhookSubscription) -> dict[str, Any]:
-    return {"id": subscription.id, "url": subscription.url, "events": subscription.events,
-            "active": subscription.active, "description": subscription.description,
-            "created_at": subscription.created_at.isoformat()}
-
-
-def delivery_to_dict(delivery: WebhookDelivery) -> dict[str, Any]:
-    return {"id": delivery.id, "subscription_id": delivery.subscription_id,
-            "event": delivery.event, "idempotency_key": delivery.idempotency_key,
-            "status": delivery.status, "attempts": delivery.attempts,
-            "last_status_code": delivery.last_status_code,
-            "next_attempt_at": (delivery.next_attempt_at.isoformat()
-                                if delivery.next_attempt_at else None),
-            "delivered_at": delivery.delivered_at.isoformat() if delivery.delivered_at else None}

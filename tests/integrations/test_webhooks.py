@@ -10,6 +10,7 @@ from sqlalchemy import select
 from core.database import session_scope
 from integrations import service
 from integrations.models import DeliveryStatus, WebhookDelivery
+from integrations.schemas import DeliveryOut
 from integrations.signing import (
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,
@@ -33,7 +34,7 @@ def _subscribe(url, events=("ticket.created", "ticket.solved")):
 
 def _deliveries():
     with session_scope() as session:
-        return [service.delivery_to_dict(d) for d in session.scalars(
+        return [DeliveryOut.of(d).model_dump() for d in session.scalars(
             select(WebhookDelivery).order_by(WebhookDelivery.id))]
 
 
