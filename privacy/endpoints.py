@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
@@ -11,6 +9,7 @@ from core.database import DbSession
 from core.errors import ValidationFailed
 from privacy import service
 from privacy.access import PrivacyAdmin
+from privacy.schemas import CustomerExport, ErasureReport
 
 router = APIRouter(prefix="/api/v1/privacy", tags=["privacy"])
 
@@ -35,15 +34,15 @@ def _client(request: Request) -> str | None:
 
 @router.post("/export", summary="All stored data of one customer, as JSON")
 def export(body: CustomerSelector, principal: PrivacyAdmin, session: DbSession,
-           request: Request) -> dict[str, Any]:
-    return service.export_customer(session, principal, body.query(),
-                                   client_address=_client(request))
+           request: Request) -> CustomerExport:
+    return CustomerExport.model_validate(service.export_customer(
+        session, principal, body.query(), client_address=_client(request)))
 
 
 @router.post("/erase", summary="Erase one customer's data everywhere, then verify")
 def erase(body: EraseRequest, principal: PrivacyAdmin, session: DbSession,
-          request: Request) -> dict[str, Any]:
+          request: Request) -> ErasureReport:
     if not body.confirm:
         raise ValidationFailed("set confirm to true: erasure cannot be undone", field="confirm")
-    return service.erase_customer(session, principal, body.query(),
-                                  client_address=_client(request))
+    return ErasureReport.model_validate(service.erase_customer(
+        session, principal, body.query(), client_address=_client(request)))

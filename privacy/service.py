@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import JSON, String, Table, Text, cast, delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -31,6 +31,7 @@ from core.settings import get_settings
 from core.tasks import enqueue_after_commit
 from privacy import sources as _default_sources  # noqa: F401  - registers messages/tickets
 from privacy import tracker
+from privacy.schemas import ExportedConversation
 from privacy.sources import plain_value
 from privacy.tasks import erase_tracker_events
 
@@ -93,24 +94,35 @@ def _conversation_tables() -> list[Table]:
             if "conversation_id" in t.c and t.name not in NOT_SCANNED]
 
 
-def _conversation_dict(conversation: Conversation) -> dict[str, Any]:
-    return {"id": conversation.id, "channel": conversation.channel,
-            "status": conversation.status, "customer_name": conversation.customer_name,
-            "customer_email": conversation.customer_email,
-            "customer_external_id": conversation.customer_external_id,
-            "identity_verified": conversation.identity_verified, "locale": conversation.locale,
-            "created_at": conversation.created_at.isoformat(),
-            "last_message_at": conversation.last_message_at.isoformat()}
+class ErasureCheck(TypedDict):
+    """What verify_erased found (privacy.schemas.ErasureVerification)."""
+
+    remaining: dict[str, int]
+    rasa_tracker_events: int | None
+    database_text_matches: list[str]
+    search_index_matches: list[str]
+    clean: bool
+
+
+class Erasure(TypedDict):
+    """What erase_customer did and found (privacy.schemas.ErasureReport)."""
+
+    conversation_ids: list[str]
+    erased: dict[str, int]
+    tracker_error: str | None
+    verification: ErasureCheck
+    complete: bool
 
 
 def export_customer(session: Session, principal: Principal, query: CustomerQuery, *,
                     client_address: str | None = None) -> dict[str, Any]:
-    """Everything stored about the customer, as JSON-ready data (unmasked)."""
+    """Everything stored about the customer (unmasked): the export document, JSON-ready, in
+    the shape of privacy.schemas.CustomerExport."""
     if not principal.can(Permission.PII_READ):
         raise PermissionDenied("exporting customer data needs the permission 'pii.read'")
     ref = find_customer(session, query)
     ids = ref.conversation_ids
-    conversations = [_conversation_dict(c) for c in session.scalars(
+    conversations = [ExportedConversation.of(c).model_dump() for c in session.scalars(
         select(Conversation).where(Conversation.id.in_(ids)).order_by(Conversation.created_at))]
     data: dict[str, Any] = {
         "generated_at": utcnow().isoformat(),
@@ -138,7 +150,7 @@ def export_customer(session: Session, principal: Principal, query: CustomerQuery
 
 
 def erase_customer(session: Session, principal: Principal, query: CustomerQuery, *,
-                   client_address: str | None = None) -> dict[str, Any]:
+                   client_address: str | None = None) -> Erasure:
     """Erase the customer's data everywhere, then verify; returns the report.
 
     The database part commits with the caller's transaction. If the tracker store is down
@@ -168,9 +180,9 @@ def erase_customer(session: Session, principal: Principal, query: CustomerQuery,
         tracker_error = exc.message
         enqueue_after_commit(session, erase_tracker_events, list(ids))
     verification = verify_erased(session, ref, tracker_checked=tracker_error is None)
-    report = {"conversation_ids": list(ids), "erased": erased,
-              "tracker_error": tracker_error, "verification": verification,
-              "complete": tracker_error is None and verification["clean"]}
+    report: Erasure = {"conversation_ids": list(ids), "erased": erased,
+                       "tracker_error": tracker_error, "verification": verification,
+                       "complete": tracker_error is None and verification["clean"]}
     audit.record(session, actor=principal.user_id, action="privacy.erased",
                  target=f"customer:{query.fingerprint()}", client_address=client_address,
                  after={"conversations": len(ids), "erased": erased,
@@ -229,7 +241,7 @@ def scan_search_index(needles: list[str], directory: Path | None = None) -> list
 
 
 def verify_erased(session: Session, ref: CustomerRef, *,
-                  tracker_checked: bool = True) -> dict[str, Any]:
+                  tracker_checked: bool = True) -> ErasureCheck:
     ids = ref.conversation_ids
     remaining: dict[str, int] = {}
     if ids:
