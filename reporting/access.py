@@ -12,13 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy.orm import Session
 
-from core.auth.dependencies import current_principal, require
+from core.auth.dependencies import require, require_any
 from core.auth.permissions import Permission
 from core.auth.service import Principal
-from core.database import DbSession
 from core.errors import PermissionDenied
 from handoff import visibility
 
@@ -26,18 +25,11 @@ ReportsRead = Annotated[Principal, Depends(require(Permission.REPORTS_READ))]
 ReportsExport = Annotated[Principal, Depends(require(Permission.REPORTS_EXPORT))]
 
 
-def _agents_report_reader(request: Request, session: DbSession) -> Principal:
-    """reports.read, or an agent (tickets.reply) who will see only their own row."""
-    principal = current_principal(request, session)
-    if principal.mfa_enrolment_required:
-        raise PermissionDenied("administrators must turn on two-factor authentication first",
-                               mfa_enrolment_required=True)
-    if not (principal.can(Permission.REPORTS_READ) or principal.can(Permission.TICKETS_REPLY)):
-        raise PermissionDenied(f"this needs the permission '{Permission.REPORTS_READ.value}'")
-    return principal
-
-
-AgentsReportRead = Annotated[Principal, Depends(_agents_report_reader)]
+# reports.read, or an agent (tickets.reply) who will see only their own row (scope_of).
+AgentsReportRead = Annotated[Principal, Depends(require_any(
+    Permission.REPORTS_READ, Permission.TICKETS_REPLY,
+    message=f"this needs the permission '{Permission.REPORTS_READ.value}'",
+    mfa_message="administrators must turn on two-factor authentication first"))]
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from core.auth.dependencies import client_address, require
 from core.auth.permissions import Permission
 from core.auth.service import Principal
 from core.database import DbSession
+from core.schemas import error_responses
 from reporting import alerts, subscriptions
 from reporting.access import ReportsRead
 from reporting.models import AlertEpisode, AlertRule, ReportSubscription
@@ -68,7 +69,9 @@ def list_subscriptions(principal: ReportsRead, session: DbSession) -> Subscripti
 
 
 @schedule_router.post("/subscriptions", response_model=SubscriptionOut, status_code=201,
-                      summary="Subscribe to a daily or weekly summary e-mail")
+                      responses=error_responses(409),
+                      summary="Subscribe to a daily or weekly summary e-mail (409: already "
+                              "subscribed to it, or too many subscriptions)")
 def subscribe(body: SubscriptionBody, principal: ReportsRead, request: Request,
               session: DbSession) -> SubscriptionOut:
     subscription = subscriptions.subscribe(

@@ -69,3 +69,23 @@ def require(permission: Permission) -> Callable[..., Principal]:
 
     dependency.__name__ = f"require_{permission.name.lower()}"
     return dependency
+
+
+def require_any(*permissions: Permission, message: str | None = None,
+                mfa_message: str = MFA_ENROLMENT_MESSAGE) -> Callable[..., Principal]:
+    """Like `require`, satisfied by any one of `permissions`. `message` replaces the default
+    refusal ("this needs the permission 'a' or 'b'"); `mfa_message` the enrolment one."""
+    names = " or ".join(f"'{p.value}'" for p in permissions)
+    refusal = message or f"this needs the permission {names}"
+
+    def dependency(request: Request, session: DbSession, _bearer: BearerDeclared = None,
+                   _cookie: CookieDeclared = None) -> Principal:
+        principal = current_principal(request, session)
+        if principal.mfa_enrolment_required:
+            raise PermissionDenied(mfa_message, mfa_enrolment_required=True)
+        if not any(principal.can(p) for p in permissions):
+            raise PermissionDenied(refusal)
+        return principal
+
+    dependency.__name__ = "require_any_of_" + "_".join(p.name.lower() for p in permissions)
+    return dependency
