@@ -43,6 +43,7 @@ from bot.understanding import RECENT_MESSAGES, Understanding, understand
 from conversations import service as conversations
 from conversations.identity import CustomerIdentity
 from conversations.models import ConversationStatus, Message, SenderType
+from conversations.schemas import message_to_dict
 from core import metrics
 from core.database import session_scope, utcnow
 from core.request_context import current_request_id
@@ -222,7 +223,7 @@ def _accept(conversation_id: str, token: str | None, text: str,
         previous = conversations.recent_customer_texts(
             session, conversation.id, before_id=message.id, limit=RECENT_MESSAGES
         ) if created and bot_active else []
-        return Accepted(conversations.message_to_dict(message), created, bot_active, previous)
+        return Accepted(message_to_dict(message), created, bot_active, previous)
 
 
 def reply_key(message_id: int) -> str:
@@ -271,7 +272,7 @@ def _store_bot_turn(conversation_id: str, message_id: int,
             if ticket_before is None:
                 stored += _handoff_notices(session, conversation.id, stored)
         status = conversation.status
-        return [conversations.message_to_dict(m) for m in stored], status
+        return [message_to_dict(m) for m in stored], status
 
 
 def _handoff_notices(session: Session, conversation_id: str,
@@ -303,7 +304,7 @@ def _store_bot_unavailable(conversation_id: str, message_id: int, reason: str,
             meta={"reason": reason, "detail": why}, client_message_id=reply_key(message_id))
         handoff.hand_off(session, conversation, handoff.HandoffSignal(reason=reason))
         stored = [notice, *_handoff_notices(session, conversation.id, [notice])]
-        return [conversations.message_to_dict(m) for m in stored], conversation.status
+        return [message_to_dict(m) for m in stored], conversation.status
 
 
 def _record_wait_notice(conversation_id: str) -> dict[str, Any] | None:
@@ -314,7 +315,7 @@ def _record_wait_notice(conversation_id: str) -> dict[str, Any] | None:
         notice = conversations.add_message(
             session, conversation, sender_type=SenderType.SYSTEM, body=WAIT_TEXT,
             meta={"kind": "waiting"})
-        return conversations.message_to_dict(notice)
+        return message_to_dict(notice)
 
 
 def _previous_texts(conversation_id: str, message_id: int) -> list[str]:
@@ -342,7 +343,7 @@ def _stored_turn(conversation_id: str, message_id: int) -> _StoredTurn:
         for later in conversations.transcript(session, conversation_id, after_id=message_id):
             if later.sender_type == SenderType.CUSTOMER:
                 break
-            replies.append(conversations.message_to_dict(later))
+            replies.append(message_to_dict(later))
             answered = answered or later.sender_type == SenderType.BOT \
                 or later.client_message_id == reply_key(message_id) \
                 or bool(later.meta.get("reason"))

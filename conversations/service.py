@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from conversations.identity import CustomerIdentity, enforced
 from conversations.models import Conversation, ConversationStatus, Message, SenderType
-from conversations.schemas import message_to_dict as message_to_dict  # also for callers
+from conversations.schemas import message_to_dict
 from core.database import utcnow
 from core.errors import AuthenticationRequired, NotFound, PermissionDenied, ValidationFailed
 from core.realtime import publish_after_commit

@@ -14,15 +14,15 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from conversations import service as conversations
 from conversations.models import Message
+from conversations.schemas import message_to_dict
 from core.personal_data import CustomerRef, PersonalDataSource, register_source
 from handoff.models import CsatRating, EmailMessage, Ticket, TicketEvent, TicketNote
 from handoff.schemas import TicketOut
 
 
 def _export_messages(session: Session, ref: CustomerRef) -> list[dict[str, Any]]:
-    return [conversations.message_to_dict(m) for m in session.scalars(
+    return [message_to_dict(m) for m in session.scalars(
         select(Message).where(Message.conversation_id.in_(ref.conversation_ids))
         .order_by(Message.id))]
 
