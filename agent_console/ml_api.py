@@ -7,9 +7,9 @@ Thin: parse, call the `training` services, shape the response.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -17,98 +17,40 @@ from core.auth.dependencies import require
 from core.auth.permissions import Permission
 from core.auth.service import Principal
 from core.database import DbSession
+from core.schemas import error_responses
 from training import annotation, candidates, intents, snapshots
-from training.models import DatasetSnapshot, TrainingCandidate
+from training.schemas import (
+    BulkOut,
+    CandidateOut,
+    CandidatePage,
+    CollectionOut,
+    IntentCreatedOut,
+    IntentOut,
+    ProgressOut,
+    SnapshotOut,
+    SourceName,
+    StatusName,
+)
 
 TrainingRead = Annotated[Principal, Depends(require(Permission.TRAINING_READ))]
 TrainingAnnotate = Annotated[Principal, Depends(require(Permission.TRAINING_ANNOTATE))]
 
 router = APIRouter(prefix="/api/v1/training", tags=["training data"])
-
-SourceName = Literal["bot_turn", "handoff_label", "not_helpful", "gap_cluster"]
-StatusName = Literal["pending", "accepted", "rejected", "out_of_scope"]
-
-
-class CandidateOut(BaseModel):
-    id: int
-    text: str = Field(description="the customer's text, personal data masked")
-    source: SourceName = Field(description="the source it was first collected from")
-    sources: dict[str, int] = Field(description="records merged into it, per source")
-    count: int = Field(description="distinct conversations that asked it")
-    predicted_intent: str | None
-    confidence: float | None
-    decision: str | None
-    reason: str | None
-    kb_score: float | None
-    channel: str
-    status: StatusName
-    label: str | None = Field(description="the decided intent (accepted or relabelled)")
-    article_id: int | None = Field(description="article it was added to as a question")
-    meta: dict[str, Any]
-    first_seen_at: datetime
-    last_seen_at: datetime
-    decided_at: datetime | None
-    decided_by_id: int | None
-
-    @classmethod
-    def of(cls, c: TrainingCandidate) -> CandidateOut:
-        return cls(id=c.id, text=c.text, source=c.source, sources=c.sources,
-                   count=c.count, predicted_intent=c.predicted_intent, confidence=c.confidence,
-                   decision=c.decision, reason=c.reason, kb_score=c.kb_score,
-                   channel=c.channel, status=c.status, label=c.label,
-                   article_id=c.article_id, meta=c.meta, first_seen_at=c.first_seen_at,
-                   last_seen_at=c.last_seen_at, decided_at=c.decided_at,
-                   decided_by_id=c.decided_by_id)
-
-
-class CandidatePage(BaseModel):
-    items: list[CandidateOut]
-    total: int
-    limit: int
-    offset: int
-
-
-class StatusCountsOut(BaseModel):
-    pending: int
-    accepted: int
-    rejected: int
-    out_of_scope: int
-
-
-class ProgressOut(BaseModel):
-    total: StatusCountsOut
-    by_source: dict[str, StatusCountsOut]
-
-
-class CollectionOut(BaseModel):
-    created: int
-    merged: int
-    by_source: dict[str, int]
+CONFLICT = error_responses(409)
 
 
 class RelabelIn(BaseModel):
-    intent: str
+    intent: str = Field(description="an intent of the catalogue")
 
 
 class ArticleIn(BaseModel):
-    article_id: int
+    article_id: int = Field(description="the article to add the text to as a question")
 
 
 class BulkIn(BaseModel):
     action: Literal["accept", "relabel", "reject", "out_of_scope"]
     candidate_ids: list[int] = Field(max_length=annotation.MAX_BULK)
     intent: str | None = Field(default=None, description="for relabel")
-
-
-class BulkOut(BaseModel):
-    updated: list[CandidateOut]
-
-
-class IntentOut(BaseModel):
-    name: str
-    origin: Literal["rasa", "created"]
-    description: str
-    rasa_examples: int
 
 
 class IntentIn(BaseModel):
@@ -118,35 +60,10 @@ class IntentIn(BaseModel):
                                      description="candidates to label with it at once")
 
 
-class IntentCreatedOut(BaseModel):
-    intent: IntentOut
-    labelled: list[CandidateOut]
-
-
 class SnapshotIn(BaseModel):
     name: str
     include_project: bool = Field(default=True,
                                   description="include the Rasa project's NLU examples")
-
-
-class SnapshotOut(BaseModel):
-    id: int
-    version: int
-    name: str
-    content_hash: str
-    example_count: int
-    out_of_scope_count: int
-    intent_counts: dict[str, int]
-    source_counts: dict[str, int]
-    created_by_id: int | None
-    created_at: datetime
-
-    @classmethod
-    def of(cls, s: DatasetSnapshot) -> SnapshotOut:
-        return cls(id=s.id, version=s.version, name=s.name, content_hash=s.content_hash,
-                   example_count=s.example_count, out_of_scope_count=s.out_of_scope_count,
-                   intent_counts=s.intent_counts, source_counts=s.source_counts,
-                   created_by_id=s.created_by_id, created_at=s.created_at)
 
 
 # --- candidates
@@ -179,18 +96,19 @@ def list_candidates(
 @router.get("/candidates/progress", response_model=ProgressOut,
             summary="Counts per status, overall and per source")
 def candidate_progress(principal: TrainingRead, session: DbSession) -> ProgressOut:
-    return ProgressOut.model_validate(annotation.progress(session))
+    return ProgressOut.of(annotation.progress(session))
 
 
 @router.post("/candidates/collect", response_model=CollectionOut,
              summary="Collect new candidates now (the worker also does every 10 minutes)")
 def collect(principal: TrainingAnnotate, session: DbSession) -> CollectionOut:
     result = candidates.collect_candidates(session)
-    return CollectionOut.model_validate(result.to_dict())
+    return CollectionOut.of(result)
 
 
-@router.post("/candidates/bulk", response_model=BulkOut,
-             summary="One action on many candidates (all or nothing)")
+@router.post("/candidates/bulk", response_model=BulkOut, responses=CONFLICT,
+             summary="One action on many candidates (all or nothing; 409 naming the first "
+                     "one already decided)")
 def bulk_action(body: BulkIn, principal: TrainingAnnotate, session: DbSession) -> BulkOut:
     updated = annotation.bulk(session, action=body.action, candidate_ids=body.candidate_ids,
                               intent=body.intent, actor=principal.user_id)
@@ -204,7 +122,7 @@ def get_candidate(candidate_id: int, principal: TrainingRead,
 
 
 @router.post("/candidates/{candidate_id}/accept", response_model=CandidateOut,
-             summary="Label with the predicted intent")
+             responses=CONFLICT, summary="Label with the predicted intent")
 def accept(candidate_id: int, principal: TrainingAnnotate, session: DbSession) -> CandidateOut:
     return CandidateOut.of(annotation.accept(session, candidate_id, actor=principal.user_id))
 
@@ -218,13 +136,13 @@ def relabel(candidate_id: int, body: RelabelIn, principal: TrainingAnnotate,
 
 
 @router.post("/candidates/{candidate_id}/reject", response_model=CandidateOut,
-             summary="Not a useful example")
+             responses=CONFLICT, summary="Not a useful example")
 def reject(candidate_id: int, principal: TrainingAnnotate, session: DbSession) -> CandidateOut:
     return CandidateOut.of(annotation.reject(session, candidate_id, actor=principal.user_id))
 
 
 @router.post("/candidates/{candidate_id}/out-of-scope", response_model=CandidateOut,
-             summary="Out of scope: kept for calibrating thresholds")
+             responses=CONFLICT, summary="Out of scope: kept for calibrating thresholds")
 def out_of_scope(candidate_id: int, principal: TrainingAnnotate,
                  session: DbSession) -> CandidateOut:
     return CandidateOut.of(annotation.mark_out_of_scope(session, candidate_id,
@@ -232,6 +150,7 @@ def out_of_scope(candidate_id: int, principal: TrainingAnnotate,
 
 
 @router.post("/candidates/{candidate_id}/article", response_model=CandidateOut,
+             responses=CONFLICT,
              summary="Add as an alternative question to a knowledge-base article")
 def add_to_article(candidate_id: int, body: ArticleIn, principal: TrainingAnnotate,
                    session: DbSession) -> CandidateOut:
@@ -242,17 +161,13 @@ def add_to_article(candidate_id: int, body: ArticleIn, principal: TrainingAnnota
 # --- intents
 
 
-def _intent_out(info: intents.IntentInfo) -> IntentOut:
-    return IntentOut(name=info.name, origin=info.origin,
-                     description=info.description, rasa_examples=info.rasa_examples)
-
-
 @router.get("/intents", response_model=list[IntentOut], summary="The intent catalogue")
 def list_intents(principal: TrainingRead, session: DbSession) -> list[IntentOut]:
-    return [_intent_out(i) for i in intents.list_intents(session)]
+    return [IntentOut.of(i) for i in intents.list_intents(session)]
 
 
 @router.post("/intents", response_model=IntentCreatedOut, status_code=status.HTTP_201_CREATED,
+             responses=CONFLICT,
              summary="Create an intent (optionally labelling candidates with it)")
 def create_intent(body: IntentIn, principal: TrainingAnnotate,
                   session: DbSession) -> IntentCreatedOut:
@@ -286,7 +201,9 @@ def get_snapshot(snapshot_id: int, principal: TrainingRead, session: DbSession) 
     return SnapshotOut.of(snapshots.get_snapshot(session, snapshot_id))
 
 
-@router.get("/snapshots/{snapshot_id}/export.yml", response_class=PlainTextResponse,
+@router.get("/snapshots/{snapshot_id}/export.yml", response_class=Response,
+            responses={200: {"description": "Rasa NLU training data, as an attachment",
+                             "content": {"application/x-yaml": {"schema": {"type": "string"}}}}},
             summary="The snapshot as Rasa NLU training data (YAML)")
 def export_yaml(snapshot_id: int, principal: TrainingRead,
                 session: DbSession) -> PlainTextResponse:
@@ -298,6 +215,8 @@ def export_yaml(snapshot_id: int, principal: TrainingRead,
 
 
 @router.get("/snapshots/{snapshot_id}/export.csv", response_class=StreamingResponse,
+            responses={200: {"description": "CSV (UTF-8) with a header row, as an attachment",
+                             "content": {"text/csv": {"schema": {"type": "string"}}}}},
             summary="The snapshot as CSV: text, intent, out_of_scope, source")
 def export_csv(snapshot_id: int, principal: TrainingRead,
                session: DbSession) -> StreamingResponse:

@@ -9,73 +9,40 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from core.auth.dependencies import current_principal, require
+from core.auth.dependencies import require, require_any
 from core.auth.permissions import Permission
 from core.auth.service import Principal
 from core.database import DbSession, session_scope
-from core.errors import NotFound, PermissionDenied
+from core.errors import Conflict, NotFound
+from core.schemas import error_responses
 from training import evaluation, guard, registry
 from training.models import ModelStatus, ModelVersion
+from training.schemas import (
+    Comparison,
+    GuardOut,
+    HeldOutComparison,
+    ModelList,
+    ModelVersionOut,
+    PromotionOut,
+)
 
 router = APIRouter(prefix="/api/v1/models", tags=["model registry"])
 
 STREAM_POLL_SECONDS = 1.0
 
-
-def _require_any(*permissions: Permission) -> Callable[..., Principal]:
-    def dependency(request: Request, session: DbSession) -> Principal:
-        principal = current_principal(request, session)
-        if principal.mfa_enrolment_required or not any(principal.can(p) for p in permissions):
-            names = " or ".join(f"'{p.value}'" for p in permissions)
-            raise PermissionDenied(f"this needs the permission {names}")
-        return principal
-
-    dependency.__name__ = "require_models_read"
-    return dependency
-
-
-ModelsRead = Annotated[Principal, Depends(_require_any(Permission.TRAINING_READ,
-                                                       Permission.MODELS_TRAIN))]
+ModelsRead = Annotated[Principal, Depends(require_any(Permission.TRAINING_READ,
+                                                      Permission.MODELS_TRAIN))]
 ModelsTrain = Annotated[Principal, Depends(require(Permission.MODELS_TRAIN))]
 ModelsPromote = Annotated[Principal, Depends(require(Permission.MODELS_PROMOTE))]
-
-
-class ModelVersionOut(BaseModel):
-    version: int
-    name: str
-    snapshot_id: int | None
-    status: str
-    progress: float
-    baseline: bool
-    skip_rasa: bool
-    error: str | None
-    metrics: dict[str, Any]
-    artifacts: list[str]
-    created_by_id: int | None
-    promoted_by_id: int | None
-    promote_reason: str | None
-    forced: bool
-    cancel_requested: bool
-    created_at: str | None
-    started_at: str | None
-    finished_at: str | None
-    promoted_at: str | None
-    live: bool = False
-
-
-class ModelList(BaseModel):
-    live_version: int
-    running_version: int | None
-    versions: list[ModelVersionOut]
 
 
 class TrainRequest(BaseModel):
@@ -95,22 +62,21 @@ class RollbackRequest(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-class Comparison(BaseModel):
-    version: int
-    against_version: int
-    comparison: dict[str, Any]
-    guard: dict[str, Any]
-
-
-class PromotionOut(BaseModel):
-    version: ModelVersionOut
-    previous_version: int | None
-    forced: bool
-    guard: dict[str, Any]
-
-
-def _out(row: ModelVersion) -> ModelVersionOut:
-    return ModelVersionOut(**registry.version_dict(row), live=row.status == ModelStatus.LIVE)
+CONFLICT = error_responses(409)
+LOG_HEADERS = {
+    "X-Log-Length": {"description": "the whole log's length (the next `offset`)",
+                     "schema": {"type": "integer"}},
+    "X-Model-Status": {"description": "the version's status", "schema": {"type": "string"}},
+    "X-Model-Progress": {"description": "training progress, 0 to 1",
+                         "schema": {"type": "number"}},
+}
+EVENT_STREAM: dict[int | str, dict[str, Any]] = {200: {
+    "description": "Server-sent events: `data: {log, status, progress}` until the training "
+                   "ends, then `event: end`",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+PNG: dict[int | str, dict[str, Any]] = {200: {
+    "description": "A PNG picture",
+    "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}}
 
 
 @router.get("", response_model=ModelList, summary="Every model version, newest first")
@@ -119,35 +85,36 @@ def list_versions(session: DbSession, _: ModelsRead) -> ModelList:
     running = registry.running(session)
     return ModelList(live_version=registry.live(session).version,
                      running_version=running.version if running else None,
-                     versions=[_out(v) for v in versions])
+                     versions=[ModelVersionOut.of(v) for v in versions])
 
 
 @router.get("/live", response_model=ModelVersionOut, summary="The version the bot runs on")
 def live_version(session: DbSession, _: ModelsRead) -> ModelVersionOut:
-    return _out(registry.live(session))
+    return ModelVersionOut.of(registry.live(session))
 
 
-@router.post("", response_model=ModelVersionOut, status_code=202,
+@router.post("", response_model=ModelVersionOut, status_code=202, responses=CONFLICT,
              summary="Train a new version from a snapshot (409 while one trains)")
 def train(body: TrainRequest, session: DbSession, principal: ModelsTrain) -> ModelVersionOut:
     row = registry.start_training(session, snapshot_id=body.snapshot_id, actor=principal,
                                   skip_rasa=body.skip_rasa, name=body.name)
-    return _out(row)
+    return ModelVersionOut.of(row)
 
 
 @router.get("/{version}", response_model=ModelVersionOut,
             summary="One version with its metrics and its comparison with live")
 def get_version(version: int, session: DbSession, _: ModelsRead) -> ModelVersionOut:
-    return _out(registry.get(session, version))
+    return ModelVersionOut.of(registry.get(session, version))
 
 
-@router.post("/{version}/cancel", response_model=ModelVersionOut,
+@router.post("/{version}/cancel", response_model=ModelVersionOut, responses=CONFLICT,
              summary="Cancel a running training (the job stops at its next check)")
 def cancel(version: int, session: DbSession, principal: ModelsTrain) -> ModelVersionOut:
-    return _out(registry.cancel(session, version_id=version, actor=principal))
+    return ModelVersionOut.of(registry.cancel(session, version_id=version, actor=principal))
 
 
 @router.get("/{version}/log", response_class=PlainTextResponse,
+            responses={200: {"description": "The log (from `offset`)", "headers": LOG_HEADERS}},
             summary="The training log as text; `offset` returns only what came after it")
 def training_log(version: int, session: DbSession, _: ModelsRead,
                  offset: Annotated[int, Query(ge=0)] = 0) -> PlainTextResponse:
@@ -168,6 +135,7 @@ def _log_state(version: int, offset: int) -> tuple[str, str, float, int]:
 
 
 @router.get("/{version}/log/stream", response_class=StreamingResponse,
+            responses=EVENT_STREAM,
             summary="Server-sent events: log lines and progress until the training ends")
 async def stream_log(version: int, session: DbSession, _: ModelsRead) -> StreamingResponse:
     registry.get(session, version)  # 404 before the stream starts
@@ -189,7 +157,7 @@ async def stream_log(version: int, session: DbSession, _: ModelsRead) -> Streami
                              headers={"Cache-Control": "no-cache"})
 
 
-@router.post("/{version}/evaluate", response_model=Comparison,
+@router.post("/{version}/evaluate", response_model=Comparison, responses=CONFLICT,
              summary="Compare this version with live on its frozen held-out set")
 def evaluate(version: int, session: DbSession, _: ModelsTrain,
              refresh: Annotated[bool, Query(description="Recompute even if a comparison "
@@ -199,18 +167,17 @@ def evaluate(version: int, session: DbSession, _: ModelsTrain,
     row = registry.get(session, version)
     current = registry.live(session)
     if row.status not in registry.TRAINED or row.version == current.version:
-        from core.errors import Conflict
-
         raise Conflict(f"model version {version} is {row.status}; only a trained version "
                        "that is not live can be compared with live", field="version")
     comparison = evaluation.compare(session, candidate=row, live=current, refresh=refresh)
-    verdict = guard.check(comparison).as_dict()
-    row.metrics = {**(row.metrics or {}), "guard": verdict}
+    verdict = guard.check(comparison)
+    row.metrics = {**(row.metrics or {}), "guard": verdict.as_dict()}
     return Comparison(version=row.version, against_version=current.version,
-                      comparison=comparison, guard=verdict)
+                      comparison=HeldOutComparison.model_validate(comparison),
+                      guard=GuardOut.of(verdict))
 
 
-@router.get("/{version}/risk-coverage.png", response_class=FileResponse,
+@router.get("/{version}/risk-coverage.png", response_class=FileResponse, responses=PNG,
             summary="The risk-coverage picture of this version against live")
 def risk_coverage(version: int, session: DbSession, _: ModelsRead) -> FileResponse:
     row = registry.get(session, version)
@@ -221,23 +188,24 @@ def risk_coverage(version: int, session: DbSession, _: ModelsRead) -> FileRespon
     return FileResponse(path, media_type="image/png")
 
 
-@router.post("/{version}/promote", response_model=PromotionOut,
+@router.post("/{version}/promote", response_model=PromotionOut, responses=CONFLICT,
              summary="Make a candidate live (guarded; force with a written reason)")
 def promote(version: int, body: PromoteRequest, session: DbSession,
             principal: ModelsPromote) -> PromotionOut:
     result = registry.promote(session, version_id=version, actor=principal,
                               force_reason=body.force_reason)
-    return PromotionOut(version=_out(result.version),
+    return PromotionOut(version=ModelVersionOut.of(result.version),
                         previous_version=result.previous.version if result.previous else None,
-                        forced=result.forced, guard=result.guard)
+                        forced=result.forced,
+                        guard=GuardOut.of(result.guard) if result.guard else None)
 
 
-@router.post("/{version}/rollback", response_model=PromotionOut,
+@router.post("/{version}/rollback", response_model=PromotionOut, responses=CONFLICT,
              summary="Make an earlier version live again, in one step")
 def rollback(version: int, body: RollbackRequest, session: DbSession,
              principal: ModelsPromote) -> PromotionOut:
     result = registry.rollback(session, to_version_id=version, actor=principal,
                                reason=body.reason)
-    return PromotionOut(version=_out(result.version),
+    return PromotionOut(version=ModelVersionOut.of(result.version),
                         previous_version=result.previous.version if result.previous else None,
-                        forced=False, guard={})
+                        forced=False, guard=None)

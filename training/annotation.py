@@ -7,7 +7,7 @@ otherwise). Every decision is audited with the state before and after.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -186,11 +186,20 @@ class StatusCounts:
     rejected: int = 0
     out_of_scope: int = 0
 
-    def to_dict(self) -> dict[str, int]:
-        return asdict(self)
+
+@dataclass(frozen=True)
+class Progress:
+    """Candidates per status, overall and per source (every source is present)."""
+
+    total: StatusCounts
+    by_source: dict[str, StatusCounts]
 
 
-def progress(session: Session) -> dict[str, Any]:
+def _counts(by_status: dict[str, int]) -> StatusCounts:
+    return StatusCounts(**{s.value: by_status.get(s.value, 0) for s in CandidateStatus})
+
+
+def progress(session: Session) -> Progress:
     """Counts per status, overall and per source (a merged candidate counts under each of
     its sources)."""
     total = dict(session.execute(
@@ -201,10 +210,8 @@ def progress(session: Session) -> dict[str, Any]:
                func.count(func.distinct(TrainingCandidate.id)))
         .join(TrainingCandidate, TrainingCandidate.id == CandidateOrigin.candidate_id)
         .group_by(CandidateOrigin.source, TrainingCandidate.status)).all()
-    by_source: dict[str, dict[str, int]] = {
-        s.value: StatusCounts().to_dict() for s in CandidateSource}
+    by_source: dict[str, dict[str, int]] = {s.value: {} for s in CandidateSource}
     for source, status, count in rows:
-        by_source.setdefault(source, StatusCounts().to_dict())[status] = count
-    return {"total": StatusCounts(**{s.value: total.get(s.value, 0)
-                                     for s in CandidateStatus}).to_dict(),
-            "by_source": by_source}
+        by_source.setdefault(source, {})[status] = count
+    return Progress(total=_counts(total),
+                    by_source={source: _counts(counts) for source, counts in by_source.items()})

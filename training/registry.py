@@ -17,7 +17,7 @@ at a time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -31,6 +31,7 @@ from core.database import utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.settings import get_settings
 from training import live_pointer
+from training.guard import GuardResult
 from training.models import ModelStatus, ModelVersion
 
 BASELINE_VERSION = 1
@@ -43,7 +44,7 @@ TRAINED = (ModelStatus.CANDIDATE, ModelStatus.LIVE, ModelStatus.RETIRED)
 class Promotion:
     version: ModelVersion
     previous: ModelVersion | None
-    guard: dict[str, Any] = field(default_factory=dict)
+    guard: GuardResult | None = None  # None: a rollback (no guard)
     forced: bool = False
 
 
@@ -250,7 +251,7 @@ def promote(session: Session, *, version_id: int, actor: Principal | None,
                  before={"live_version": old.version},
                  after={"live_version": row.version, "reason": reason,
                         "guard": verdict.as_dict()})
-    return Promotion(row, old, verdict.as_dict(), forced)
+    return Promotion(row, old, verdict, forced)
 
 
 def rollback(session: Session, *, to_version_id: int, actor: Principal | None,
@@ -274,23 +275,3 @@ def rollback(session: Session, *, to_version_id: int, actor: Principal | None,
                  after={"live_version": row.version, "reason": reason})
     return Promotion(row, old)
 
-
-def version_dict(row: ModelVersion, *, with_log: bool = False) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "version": row.version, "name": row.name, "snapshot_id": row.snapshot_id,
-        "status": row.status, "progress": round(row.progress or 0.0, 4),
-        "baseline": bool((row.options or {}).get("baseline")),
-        "skip_rasa": bool((row.options or {}).get("skip_rasa")),
-        "error": row.error, "metrics": row.metrics or {},
-        "artifacts": sorted((row.artifacts or {}).keys()),
-        "created_by_id": row.created_by_id, "promoted_by_id": row.promoted_by_id,
-        "promote_reason": row.promote_reason, "forced": row.forced,
-        "cancel_requested": row.cancel_requested,
-        "created_at": row.created_at.isoformat() if row.created_at else None,
-        "started_at": row.started_at.isoformat() if row.started_at else None,
-        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
-        "promoted_at": row.promoted_at.isoformat() if row.promoted_at else None,
-    }
-    if with_log:
-        body["log"] = row.log or ""
-    return body

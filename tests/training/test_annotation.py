@@ -149,9 +149,8 @@ def test_progress_counts_by_status_and_source(session):
     annotation.accept(session, a.id, actor=None)
     annotation.mark_out_of_scope(session, b.id, actor=None)
     counts = annotation.progress(session)
-    assert counts["total"] == {"pending": 1, "accepted": 1, "rejected": 0, "out_of_scope": 1}
-    assert counts["by_source"]["not_helpful"] == {"pending": 0, "accepted": 1, "rejected": 0,
-                                                  "out_of_scope": 1}
-    assert counts["by_source"]["gap_cluster"]["pending"] == 1
-    assert counts["by_source"]["handoff_label"] == {"pending": 0, "accepted": 0,
-                                                    "rejected": 0, "out_of_scope": 0}
+    assert counts.total == annotation.StatusCounts(pending=1, accepted=1, out_of_scope=1)
+    assert counts.by_source["not_helpful"] == annotation.StatusCounts(accepted=1,
+                                                                      out_of_scope=1)
+    assert counts.by_source["gap_cluster"].pending == 1
+    assert counts.by_source["handoff_label"] == annotation.StatusCounts()

@@ -5,6 +5,7 @@ forced with a reason, and a rollback in one step. The live Rasa path is tests/e2
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from core.settings import PROJECT_ROOT
 from nlu.evaluation import load_dataset
 from training import jobs, live_pointer, registry
 from training.models import ModelStatus, ModelVersion
+from training.schemas import ModelVersionOut
 
 OUT_OF_SCOPE = [
     "what is the capital of peru", "how tall is mount everest", "tell me a joke about cats",
@@ -27,6 +29,14 @@ OUT_OF_SCOPE = [
     "how do I change a flat bicycle tyre", "what's a good name for a goldfish",
     "set an alarm for 6 am", "is it going to snow this weekend", "who painted the mona lisa",
 ]
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 PER_INTENT = 12  # a slice of the bot's own data keeps each training to seconds
@@ -76,6 +86,11 @@ def test_train_promote_refuse_force_and_roll_back(db_url, data):
     assert {"in_scope_accuracy", "oos_recall", "wrong_answer_rate", "correct_automation",
             "correct_automation_at_target"} <= set(comparison["candidate"])
     assert comparison["per_intent_f1"] and "confusion_pairs" in comparison
+    with session_scope() as session:  # the API's schema shows every stored figure as it is
+        row = registry.get(session, good.version)
+        shown = ModelVersionOut.of(row).model_dump(mode="json")["metrics"]
+        assert set(row.metrics) == {"training", "comparison", "guard"}
+        assert _without_nulls(shown) == _without_nulls(row.metrics)
     pointer = live_pointer.read()
     assert pointer is not None and pointer["version"] == good.version
     assert pointer["classifier"].endswith("classifier.pkl")
