@@ -219,5 +219,7 @@ def test_admin_page_is_a_shell_that_loads_data_through_the_api(db_url):
 
     with api_client() as client:
         page = client.get("/admin")
+        script = client.get("/console/static/admin.js")
     assert page.status_code == 200
-    assert 'id="login-form"' in page.text and "/api/v1/admin/audit" in page.text
+    assert 'id="login-form"' in page.text and 'src="/console/static/admin.js"' in page.text
+    assert script.status_code == 200 and "/api/v1/admin/audit" in script.text
