@@ -8,7 +8,6 @@ for their own teams and global ones.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -21,7 +20,14 @@ from core.database import DbSession
 from core.schemas import error_responses
 from reporting import alerts, subscriptions
 from reporting.access import ReportsRead
-from reporting.models import AlertEpisode, AlertRule, ReportSubscription
+from reporting.schemas import (
+    AlertRuleList,
+    AlertRuleOut,
+    EpisodeList,
+    EpisodeOut,
+    SubscriptionList,
+    SubscriptionOut,
+)
 
 AlertsManage = Annotated[Principal, Depends(require(Permission.SUPPORT_CONFIGURE))]
 
@@ -36,29 +42,6 @@ class SubscriptionBody(BaseModel):
     timezone: str = Field(default="UTC", max_length=64, examples=["Europe/Berlin"])
     send_hour: int = Field(default=7, description="local hour, 0-23")
     weekday: int = Field(default=0, description="weekly: 0 = Monday ... 6 = Sunday")
-
-
-class SubscriptionOut(BaseModel):
-    id: int
-    frequency: str
-    team_id: int | None
-    timezone: str
-    send_hour: int
-    weekday: int
-    last_period_end: str | None
-    last_sent_at: datetime | None
-
-    @classmethod
-    def of(cls, subscription: ReportSubscription) -> SubscriptionOut:
-        return cls(id=subscription.id, frequency=subscription.frequency,
-                   team_id=subscription.team_id, timezone=subscription.timezone,
-                   send_hour=subscription.send_hour, weekday=subscription.weekday,
-                   last_period_end=subscription.last_period_end,
-                   last_sent_at=subscription.last_sent_at)
-
-
-class SubscriptionList(BaseModel):
-    items: list[SubscriptionOut]
 
 
 @schedule_router.get("/subscriptions", response_model=SubscriptionList,
@@ -111,53 +94,6 @@ class AlertRulePatch(BaseModel):
     window_minutes: int | None = None
     min_volume: int | None = None
     enabled: bool | None = None
-
-
-class EpisodeOut(BaseModel):
-    id: int
-    started_at: datetime
-    ended_at: datetime | None
-    first_value: float
-    peak_value: float
-    last_value: float
-    notified: int
-
-    @classmethod
-    def of(cls, episode: AlertEpisode) -> EpisodeOut:
-        return cls(id=episode.id, started_at=episode.started_at, ended_at=episode.ended_at,
-                   first_value=episode.first_value, peak_value=episode.peak_value,
-                   last_value=episode.last_value, notified=episode.notified)
-
-
-class AlertRuleOut(BaseModel):
-    id: int
-    name: str
-    kind: str
-    threshold: float
-    team_id: int | None
-    window_minutes: int
-    min_volume: int
-    enabled: bool
-    last_value: float | None = Field(description="the figure at the last evaluation; null "
-                                                 "when it could not be measured")
-    last_evaluated_at: datetime | None
-    open_episode: EpisodeOut | None = Field(description="set while the alert is firing")
-
-    @classmethod
-    def of(cls, rule: AlertRule, episode: AlertEpisode | None) -> AlertRuleOut:
-        return cls(id=rule.id, name=rule.name, kind=rule.kind, threshold=rule.threshold,
-                   team_id=rule.team_id, window_minutes=rule.window_minutes,
-                   min_volume=rule.min_volume, enabled=rule.enabled, last_value=rule.last_value,
-                   last_evaluated_at=rule.last_evaluated_at,
-                   open_episode=EpisodeOut.of(episode) if episode else None)
-
-
-class AlertRuleList(BaseModel):
-    items: list[AlertRuleOut]
-
-
-class EpisodeList(BaseModel):
-    items: list[EpisodeOut]
 
 
 @schedule_router.get("/alerts", response_model=AlertRuleList,

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from reporting.models import AlertEpisode, AlertRule, ReportSubscription
+
 Unit = Literal["count", "percent", "seconds", "score"]
 
 
@@ -220,3 +222,88 @@ class Transcript(BaseModel):
     tickets: list[TranscriptTicket]
     messages: list[TranscriptMessage]
     masked: bool
+
+
+# --- scheduled summaries and alert rules (reporting.schedule_endpoints)
+
+
+class SubscriptionOut(BaseModel):
+    """A scheduled summary e-mail someone receives."""
+
+    id: int
+    frequency: str
+    team_id: int | None
+    timezone: str
+    send_hour: int
+    weekday: int
+    last_period_end: str | None
+    last_sent_at: datetime | None
+
+    @classmethod
+    def of(cls, subscription: ReportSubscription) -> SubscriptionOut:
+        return cls(id=subscription.id, frequency=subscription.frequency,
+                   team_id=subscription.team_id, timezone=subscription.timezone,
+                   send_hour=subscription.send_hour, weekday=subscription.weekday,
+                   last_period_end=subscription.last_period_end,
+                   last_sent_at=subscription.last_sent_at)
+
+
+class SubscriptionList(BaseModel):
+    """The caller's subscriptions."""
+
+    items: list[SubscriptionOut]
+
+
+class EpisodeOut(BaseModel):
+    """One time an alert rule fired: from crossing its threshold until it recovered."""
+
+    id: int
+    started_at: datetime
+    ended_at: datetime | None
+    first_value: float
+    peak_value: float
+    last_value: float
+    notified: int
+
+    @classmethod
+    def of(cls, episode: AlertEpisode) -> EpisodeOut:
+        return cls(id=episode.id, started_at=episode.started_at, ended_at=episode.ended_at,
+                   first_value=episode.first_value, peak_value=episode.peak_value,
+                   last_value=episode.last_value, notified=episode.notified)
+
+
+class AlertRuleOut(BaseModel):
+    """An alert rule on a live figure, with its episode while it fires."""
+
+    id: int
+    name: str
+    kind: str
+    threshold: float
+    team_id: int | None
+    window_minutes: int
+    min_volume: int
+    enabled: bool
+    last_value: float | None = Field(description="the figure at the last evaluation; null "
+                                                 "when it could not be measured")
+    last_evaluated_at: datetime | None
+    open_episode: EpisodeOut | None = Field(description="set while the alert is firing")
+
+    @classmethod
+    def of(cls, rule: AlertRule, episode: AlertEpisode | None) -> AlertRuleOut:
+        return cls(id=rule.id, name=rule.name, kind=rule.kind, threshold=rule.threshold,
+                   team_id=rule.team_id, window_minutes=rule.window_minutes,
+                   min_volume=rule.min_volume, enabled=rule.enabled, last_value=rule.last_value,
+                   last_evaluated_at=rule.last_evaluated_at,
+                   open_episode=EpisodeOut.of(episode) if episode else None)
+
+
+class AlertRuleList(BaseModel):
+    """The alert rules the caller may see."""
+
+    items: list[AlertRuleOut]
+
+
+class EpisodeList(BaseModel):
+    """An alert rule's episodes, newest first."""
+
+    items: list[EpisodeOut]
