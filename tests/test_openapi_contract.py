@@ -80,7 +80,7 @@ def contract_problems(schema: dict[str, Any]) -> list[str]:
                     continue
                 problems += [f"{key}: {code} free-form at {at}" for at in
                              free_form_at(body_schema, components, "response")]
-        for media, body in operation.get("requestBody", {}).get("content", {}).items():
+        for body in operation.get("requestBody", {}).get("content", {}).values():
             problems += [f"{key}: request body free-form at {at}" for at in
                          free_form_at(body.get("schema", {}), components, "body")]
         for code, response in responses.items():
