@@ -20,6 +20,7 @@ from knowledge_base import retrieval
 from knowledge_base.retrieval import ArticleHit
 from nlu import signals
 from nlu.classifier import Ranking
+from nlu.encoders import Vectors, get_encoder
 from nlu.handoff_policy import HUMAN_REQUEST_INTENTS, SMALL_TALK_INTENTS
 
 log = logging.getLogger(__name__)
@@ -94,22 +95,34 @@ class Understanding(BaseModel):
             return None
 
 
-def rank_intents(text: str) -> tuple[Ranking, Literal["classifier", "unavailable"]]:
+def rank_intents(text: str, embedding: Vectors | None = None) -> tuple[
+        Ranking, Literal["classifier", "unavailable"]]:
     try:
-        return get_classifier().rank(text), "classifier"
+        return get_classifier().rank(text, embedding=embedding), "classifier"
     except Exception as exc:  # the model files are missing or broken: degrade, do not fail
         log.warning("intent classifier unavailable: %s", exc)
         return Ranking([], []), "unavailable"
 
 
+def _embedding(text: str) -> Vectors | None:
+    if not text.strip():
+        return None
+    try:
+        return get_encoder().encode_one(text)
+    except Exception as exc:  # no model: the classifier and the search degrade on their own
+        log.warning("sentence encoder unavailable: %s", exc)
+        return None
+
+
 def understand(text: str, previous_texts: list[str]) -> Understanding:
     """Classify the message and look it up in the knowledge base (CPU-bound: call it from a
     worker thread in async code)."""
-    ranking, source = rank_intents(text)
+    embedding = _embedding(text)  # once: the classifier and the search both use it
+    ranking, source = rank_intents(text, embedding)
     intent = ranking.intent
     hits: list[ArticleHit] = []
     if text.strip() and intent not in SMALL_TALK_INTENTS and intent not in HUMAN_REQUEST_INTENTS:
-        hits = retrieval.search(text, k=KB_HITS)
+        hits = retrieval.search(text, k=KB_HITS, vector=embedding)
     return Understanding(
         intent_ranking=[IntentScore(name=n, confidence=round(c, 6))
                         for n, c in zip(ranking.intents, ranking.confidences, strict=True)],

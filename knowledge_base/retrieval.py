@@ -110,11 +110,12 @@ def search_index(
     index: VectorIndex, lexical: LexicalIndex, query: str, *, k: int = 3,
     locale: str | None = None, category: str | None = None,
     weights: ranking.Weights = DEFAULT_WEIGHTS,
-    classifier: QuestionClassifier | None = None,
+    classifier: QuestionClassifier | None = None, vector: Vectors | None = None,
 ) -> list[ArticleHit]:
     if not query.strip():
         return []
-    vector = get_encoder().encode_one(query)
+    if vector is None:
+        vector = get_encoder().encode_one(query)
     dense, lexical_hits = candidates(index, lexical, vector, query, locale=locale,
                                      category=category)
     evidence = ranking.gather(dense, lexical_hits)
@@ -135,8 +136,9 @@ def search_index(
 
 
 def search(query: str, *, k: int = 3, locale: str | None = None,
-           category: str | None = None) -> list[ArticleHit]:
-    """Published articles only: nothing else is ever indexed."""
+           category: str | None = None, vector: Vectors | None = None) -> list[ArticleHit]:
+    """Published articles only: nothing else is ever indexed. `vector`: the query's embedding
+    when the caller has it already (the message pipeline embeds each message once)."""
     holder = get_index_holder()
     try:
         index = holder.get()
@@ -148,4 +150,5 @@ def search(query: str, *, k: int = 3, locale: str | None = None,
     if index is None:
         return []
     return search_index(index, lexical_for(index), query, k=k, locale=locale,
-                        category=category, classifier=classifier_for(index, holder.directory))
+                        category=category, classifier=classifier_for(index, holder.directory),
+                        vector=vector)

@@ -22,7 +22,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
-from nlu.encoders import SentenceEncoder, get_encoder
+from nlu.encoders import SentenceEncoder, Vectors, get_encoder
 
 MAX_CHARS = 1000  # longer messages are truncated: the point of a message comes early
 
@@ -108,10 +108,12 @@ class IntentClassifier:
         features = self._features(clean_texts(texts), embeddings, fit=False)
         return np.asarray(self.model.predict_proba(features), dtype=np.float64)
 
-    def rank(self, text: str, top: int = 5) -> Ranking:
+    def rank(self, text: str, top: int = 5, embedding: Vectors | None = None) -> Ranking:
+        """`embedding`: the text's sentence embedding when the caller has it already."""
         if not (text or "").strip():
             return Ranking([], [])
-        probs = self.predict_proba([text])[0]
+        probs = self.predict_proba(
+            [text], embedding.reshape(1, -1) if embedding is not None else None)[0]
         order = np.argsort(-probs)[:top]
         labels = self.labels
         return Ranking([labels[i] for i in order], [float(probs[i]) for i in order])

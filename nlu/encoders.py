@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,8 +26,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 Vectors = npt.NDArray[np.float32]
 SINGLE_THREAD_MAX_TEXTS = 4
-# Single texts remembered: enough for the turns in flight at once (a few hundred customers).
-RECENT_TEXTS = 512
 
 
 def torch_threads(count: int | None = None) -> int:
@@ -55,33 +52,10 @@ class SentenceEncoder:
         self._lock = threading.Lock()
         self.dimension = int(self._model.get_embedding_dimension() or 0)
         self._batch_threads = torch_threads()
-        self._recent: OrderedDict[str, Vectors] = OrderedDict()
-        self._recent_lock = threading.Lock()
 
     def encode(self, texts: list[str], batch_size: int = 64) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if len(texts) == 1:
-            return self._encode_single(texts[0])
-        return self._encode(texts, batch_size)
-
-    def _encode_single(self, text: str) -> Vectors:
-        # One customer message is embedded by the intent classifier and again by the knowledge
-        # base search within the same turn: the second asks for what the first just computed.
-        with self._recent_lock:
-            cached = self._recent.get(text)
-            if cached is not None:
-                self._recent.move_to_end(text)
-                return cached
-        vectors = self._encode([text], 1)
-        vectors.flags.writeable = False  # shared by every caller that asks for this text
-        with self._recent_lock:
-            self._recent[text] = vectors
-            if len(self._recent) > RECENT_TEXTS:
-                self._recent.popitem(last=False)
-        return vectors
-
-    def _encode(self, texts: list[str], batch_size: int) -> Vectors:
         with self._lock:
             # One message on a busy machine: torch's multi-threaded kernels spin-wait for
             # cores other processes hold (measured here: 470 ms with 2 threads, 11 ms with 1).
