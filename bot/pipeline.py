@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from bot.rasa_client import BotUnavailable, RasaBusy, RasaQueueFull, get_rasa_client
+from bot.rasa_client import BotUnavailable, RasaBusy, RasaQueueFull, RasaSilent, get_rasa_client
 from bot.replies import BotReply, replies_from_rasa
 from bot.understanding import RECENT_MESSAGES, Understanding, understand
 from conversations import service as conversations
@@ -386,6 +386,9 @@ async def _ask_bot(conversation_id: str, state: _Conversation, message: dict[str
                  **(understanding.to_metadata() if understanding else {})},
                 deadline=deadline)
             replies = replies_from_rasa(output)
+            if not replies:
+                raise RasaSilent("Rasa answered nothing (its log says why: e.g. a failed "
+                                 "action call)")
         except BotUnavailable as exc:
             reason = _REASONS.get(type(exc), Reason.BOT_UNAVAILABLE)
             log.warning("no bot answer for conversation %s (%s): %s", conversation_id, reason,

@@ -60,6 +60,13 @@ class RasaQueueFull(BotUnavailable):
     code = "bot_queue_full"
 
 
+class RasaSilent(BotUnavailable):
+    """Rasa took the message but answered nothing: every turn of this bot has a reply, so its
+    action call failed (Rasa logs it and carries on) and the customer would be left waiting."""
+
+    code = "bot_unavailable"
+
+
 class _Refused(Exception):
     """This server did not take the message (refused, or died with it): another may."""
 

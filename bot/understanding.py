@@ -48,13 +48,16 @@ class KbHit(BaseModel):
     slug: str
     title: str
     score: float  # the best passage's cosine similarity: what the thresholds were set on
-    passage: str
+    # Only the best hit carries its passage (the one an answer shows): Rasa keeps the metadata
+    # of every message in the tracker and sends it all to the action endpoint on each turn.
+    passage: str = ""
     matched_on: str
 
     @classmethod
-    def of(cls, hit: ArticleHit) -> KbHit:
+    def of(cls, hit: ArticleHit, *, with_passage: bool = True) -> KbHit:
         return cls(article_id=hit.article_id, slug=hit.slug, title=hit.title,
-                   score=hit.score, passage=hit.passage, matched_on=hit.matched_on)
+                   score=hit.score, passage=hit.passage if with_passage else "",
+                   matched_on=hit.matched_on)
 
 
 class Understanding(BaseModel):
@@ -126,7 +129,7 @@ def understand(text: str, previous_texts: list[str]) -> Understanding:
     return Understanding(
         intent_ranking=[IntentScore(name=n, confidence=round(c, 6))
                         for n, c in zip(ranking.intents, ranking.confidences, strict=True)],
-        kb_hits=[KbHit.of(h) for h in hits],
+        kb_hits=[KbHit.of(h, with_passage=n == 0) for n, h in enumerate(hits)],
         frustrated=signals.frustrated(text, previous_texts[-RECENT_MESSAGES:]),
         supported_language=signals.supported_language(text),
         source=source,

@@ -15,7 +15,12 @@ from core.errors import PayloadTooLarge
 
 # Paths whose bodies may be larger than the default: the KB editor's import (a zip of
 # Markdown files, up to 20 MiB, plus multipart framing).
-LARGER_BODIES: dict[str, int] = {"/api/v1/kb/editor/import": 21 * 1024 * 1024}
+LARGER_BODIES: dict[str, int] = {
+    "/api/v1/kb/editor/import": 21 * 1024 * 1024,
+    # Rasa sends the conversation's whole tracker to the action endpoint on every turn, and it
+    # grows with the conversation (a 230-message conversation was over 1 MiB).
+    "/webhooks/rasa/actions": 64 * 1024 * 1024,
+}
 
 
 class _TooLarge(Exception):

@@ -8,8 +8,19 @@ from bot import rasa_active
 from core.settings import get_settings
 
 
+@pytest.fixture(scope="session")
+def loaded_models() -> None:
+    """The encoder and classifier loaded before a test's deadlines start: loading them inside
+    the first turn (seconds) would use up the scaled-down busy limit on its own, as the api's
+    warm-up avoids in production."""
+    from bot.understanding import understand
+
+    understand("hello", [])
+
+
 @pytest.fixture
-def rasa_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+def rasa_env(monkeypatch: pytest.MonkeyPatch,
+             loaded_models: None) -> Iterator[Callable[..., None]]:
     """Settings for one test, TANDEM_<NAME>=value; Rasa's times scaled down to fractions of
     a second. No active.json is left behind."""
     def apply(**values: object) -> None:

@@ -31,6 +31,7 @@ class FakeRasa:
         self.status_code = 200
         self.status_delay = 0.0  # a loaded Rasa answers /status late
         self.webhook_code = 200
+        self.silent = False  # answers 200 with no messages, as Rasa does when an action fails
         self.received: list[dict[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -61,6 +62,8 @@ class FakeRasa:
             time.sleep(delay)
             if self.webhook_code != 200:
                 return self.webhook_code, {"error": "failed"}
+            if self.silent:
+                return 200, []
             return 200, [{"recipient_id": body["sender"], "custom": {"tandem": {
                 "kind": "answer", "text": f"re: {body['message']}", "reason": "confident"}}}]
         finally:

@@ -369,3 +369,16 @@ def test_two_answers_to_one_message_store_only_the_first(db_url):
     assert [r["text"] for r in again] == [r["text"] for r in first] == ["first"]
     assert status == "bot"
     assert _transcript(cid) == [("customer", "hello"), ("bot", "first")]
+
+
+def test_a_message_rasa_answers_with_nothing_is_handed_off_not_left_waiting(rasa_env, db_url):
+    """Rasa answers 200 with no messages when its action call fails (e.g. the action endpoint
+    refused the tracker): the customer gets the unavailable notice and a person."""
+    with FakeRasa() as rasa:
+        rasa.silent = True
+        _servers(rasa.url)
+        cid, token = _conversation()
+        [turn] = asyncio.run(_say(cid, token, "how long does shipping take"))
+    assert turn.conversation_status == "human"
+    assert _ticket_reason(cid) == "bot_unavailable"
+    assert any(r["meta"].get("reason") == "bot_unavailable" for r in turn.replies)

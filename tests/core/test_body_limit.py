@@ -65,3 +65,20 @@ def test_the_kb_import_may_send_a_larger_file():
     middleware = BodyLimitMiddleware(lambda *_: None, max_bytes=100)  # type: ignore[arg-type]
     assert middleware.limit_for("/api/v1/kb/editor/import") > 20 * 1024 * 1024
     assert middleware.limit_for("/api/v1/conversations") == 100
+
+
+def test_rasa_may_send_a_long_conversations_tracker_to_the_action_endpoint(db_url):
+    """Rasa resends the whole tracker each turn; a long conversation's is over 1 MiB, and a
+    413 there would leave the customer without an answer."""
+    from core.settings import get_settings
+    from tests.api_helpers import api_client
+
+    events = [{"event": "user", "text": "x" * 1000, "metadata": {"n": n}} for n in range(2000)]
+    tracker = {"sender_id": "c1", "slots": {}, "events": events,
+               "latest_message": {"text": "hello"}}
+    with api_client() as client:
+        response = client.post("/webhooks/rasa/actions",
+                               headers={"Authorization": get_settings().action_secret()},
+                               json={"next_action": "action_tandem_respond", "tracker": tracker})
+    assert len(response.request.content) > 2_000_000
+    assert response.status_code == 200, response.text
