@@ -27,8 +27,8 @@ JS = "text/javascript"
 # the layers stay as they are).
 ASSETS: dict[str, tuple[Path, str]] = {
     **{name: (HERE / "static" / name, JS) for name in (
-        "api.js", "common.js", "format.js", "console.js", "console_state.js", "labelling.js",
-        "labelling_state.js", "supervisor.js", "supervisor_state.js")},
+        "api.js", "common.js", "format.js", "i18n.js", "console.js", "console_state.js",
+        "labelling.js", "labelling_state.js", "supervisor.js", "supervisor_state.js")},
     "console.css": (HERE / "static" / "console.css", "text/css"),
     **{name: (REPO / "admin_console" / "static" / name, JS)
        for name in ("admin.js", "admin_state.js")},
@@ -36,6 +36,9 @@ ASSETS: dict[str, tuple[Path, str]] = {
         "editor_common.js", "editor_forms.js", "editor_list.js", "editor_article.js",
         "editor_gaps.js")},
 }
+# The translations i18n.js loads (static/i18n/<locale>.json), by the same rule.
+CATALOGUES: dict[str, Path] = {
+    name: HERE / "static" / "i18n" / name for name in ("en.json", "zh-CN.json")}
 
 
 def _transitions_json() -> str:
@@ -63,3 +66,11 @@ def console_asset(name: str) -> FileResponse:
         raise NotFound(f"no console asset '{name}'")
     path, media_type = asset
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "no-cache"})
+
+
+@pages.get("/console/static/i18n/{name}")
+def console_catalogue(name: str) -> FileResponse:
+    path = CATALOGUES.get(name)
+    if path is None:
+        raise NotFound(f"no console catalogue '{name}'")
+    return FileResponse(path, media_type="application/json", headers={"Cache-Control": "no-cache"})

@@ -109,6 +109,7 @@ MATRIX: dict[str, Public | Allow] = {
     "WS /api/v1/agent/ws": allow(*TICKET_WORKERS),
     "GET /console/supervisor": public("page shell; data comes from the agent API"),
     "GET /console/static/{name}": public("console scripts and stylesheet; a fixed list"),
+    "GET /console/static/i18n/{name}": public("console translations; a fixed list"),
     # --- the ML team's pages (shells: the login form without a session; data from the
     # training and models APIs)
     "GET /console/ml": public("redirects to the annotation page"),

@@ -1,8 +1,10 @@
 /* The staff pages' DOM helpers, the shared login form and the live socket (console,
  * supervisor, ML and reports pages). Every piece of data is set with textContent, never
- * innerHTML. API calls go through api.js; text formatting is format.js. */
+ * innerHTML. API calls go through api.js; text formatting is format.js; words come from the
+ * catalogues through i18n.js. */
 import { api, onUnauthorized } from "./api.js";
 import { formatTime, slaView } from "./format.js";
+import { has, languageName, locale, t, useLocale } from "./i18n.js";
 
 export function $(id) { return document.getElementById(id); }
 
@@ -18,8 +20,32 @@ export function slaBadge(sla) {
   const view = slaView(sla);
   if (!view) return null;
   const badge = el("span", "badge sla sla-" + view.state, view.label);
-  badge.title = "Next due: " + formatTime(view.dueAt);
+  badge.title = t("sla.nextDue", { time: formatTime(view.dueAt) });
   return badge;
+}
+
+/* A badge for the customer's language ("zh-CN" -> "中文"), or null when it is not known. */
+export function languageBadge(tag) {
+  if (!tag) return null;
+  const badge = el("span", "badge locale", languageName(tag));
+  badge.setAttribute("data-locale", tag);
+  return badge;
+}
+
+/* The header's language picker (#locale-picker, where the page has one): shows the page's
+ * locale; a change is applied at once, saved for the next visit, and onChange(locale)
+ * redraws what the page drew itself. */
+export function localePicker(onChange) {
+  const picker = $("locale-picker");
+  if (!picker) return;
+  picker.value = locale() || "en";
+  picker.addEventListener("change", () => {
+    useLocale(picker.value, true).then((chosen) => {
+      picker.value = chosen;
+      if (signedIn) showWho(signedIn);
+      if (onChange) onChange(chosen);
+    });
+  });
 }
 
 export function toast(message, kind) {
@@ -32,6 +58,14 @@ export function toast(message, kind) {
 
 /* The error's text for a toast or an error line. */
 export function fail(err) { toast((err && err.message) || String(err)); }
+
+let signedIn = null;  // the staff member the page shows, once logged in
+
+function showWho(me) {
+  // Built-in roles by their name in the catalogue; a custom role as it is called.
+  const role = has("role." + me.role) ? t("role." + me.role) : me.role;
+  $("who").textContent = t("header.who", { name: me.display_name, role });
+}
 
 /* The login form (#login) shows until /auth/me answers; then onUser(me) runs. Once in, a
  * 401 from the API (the session ended) reloads the page back to the form. */
@@ -53,7 +87,8 @@ export function startWithLogin(onUser) {
   });
   function enter(me) {
     form.hidden = true; $("app").hidden = false; $("logout").hidden = false;
-    $("who").textContent = me.display_name + " (" + me.role + ")";
+    signedIn = me;
+    showWho(me);
     onUnauthorized(() => location.reload());
     onUser(me);
   }

@@ -5,12 +5,13 @@
  * live event means) are console_state.js; what an agent may do to a ticket comes from the
  * ticket's own `allowed_actions`. */
 import { api } from "./api.js";
-import { $, el, fail, liveSocket, slaBadge, startWithLogin, toast } from "./common.js";
-import { formatTime, humanize, stars } from "./format.js";
+import { $, el, fail, languageBadge, liveSocket, localePicker, slaBadge, startWithLogin, toast } from "./common.js";
+import { formatTime, stars } from "./format.js";
+import { relativeTime, startLocale, t, valueLabel } from "./i18n.js";
 import { draftButton, offer } from "./labelling.js";
 import {
-  PRIORITIES, QUEUE_EMPTY, allows, can, cannedMatches, cannedQuery, composerMode, composerView,
-  eventEffects, hasComposer, headActions, historyLines, insertText, reasonLine, replyBody,
+  PRIORITIES, allows, can, cannedMatches, cannedQuery, composerMode, composerView,
+  eventEffects, hasComposer, headActions, historyLines, insertText, queueEmpty, reasonLine, replyBody,
   shortcutFor, statusChoices, stepTarget, timeline, wrapIndex
 } from "./console_state.js";
 
@@ -34,6 +35,7 @@ function start(me) {
   state.me = me;
   $("supervisor-link").hidden = !can(me, "tickets.assign");
   bindTabs(); bindPresence(); bindNotifications(); bindShortcuts(); bindDialogs();
+  localePicker(relabel);
   api("GET", AGENT + "/directory").then(function (d) {
     state.directory = d;
     if (ticket()) updateDetail();  // team and agent pickers in the side panel
@@ -47,6 +49,20 @@ function start(me) {
     var head = $("ticket-head");
     if (head && ticket()) head.parentNode.replaceChild(renderHead(), head);
   }, 30000);
+}
+
+/* A new language (the header's picker): what the page drew is drawn again in it; the
+ * reply being written stays. The template's marked elements are re-read by useLocale. */
+function relabel() {
+  renderQueue();
+  if (ticket()) {
+    var box = $("reply-text"), draft = box ? box.value : null;
+    renderDetail();
+    if (draft !== null && $("reply-text")) $("reply-text").value = draft;
+  }
+  if (!$("notifications").hidden) renderNotifications();
+  var picker = $("presence");
+  if (picker.dataset.load) picker.title = t("presence.load", JSON.parse(picker.dataset.load));
 }
 
 /* ---------- queue ---------- */
@@ -75,27 +91,32 @@ function renderQueue() {
   var list = $("queue-list");
   list.textContent = "";
   if (!state.tickets.length) {
-    list.appendChild(el("div", "empty", QUEUE_EMPTY[state.view]));
+    list.appendChild(el("div", "empty", queueEmpty(state.view)));
     return;
   }
-  state.tickets.forEach(function (t) { list.appendChild(queueRow(t)); });
+  state.tickets.forEach(function (tk) { list.appendChild(queueRow(tk)); });
 }
 
-function queueRow(t) {
+function queueRow(tk) {
   var current = ticket();
-  var row = el("div", "ticket" + (current && current.id === t.id ? " active" : ""));
-  row.setAttribute("data-ticket-id", t.id);
-  row.appendChild(el("div", "subject", t.subject));
+  var row = el("div", "ticket" + (current && current.id === tk.id ? " active" : ""));
+  row.setAttribute("data-ticket-id", tk.id);
+  row.appendChild(el("div", "subject", tk.subject));
   var badges = el("div");
-  badges.appendChild(el("span", "badge " + t.priority, t.priority));
-  badges.appendChild(el("span", "badge " + t.status, humanize(t.status)));
-  var sla = slaBadge(t.sla);
+  badges.appendChild(el("span", "badge " + tk.priority, valueLabel("priority", tk.priority)));
+  badges.appendChild(el("span", "badge " + tk.status, valueLabel("ticket.status", tk.status)));
+  var sla = slaBadge(tk.sla);
   if (sla) badges.appendChild(sla);
+  var language = languageBadge(tk.locale);
+  if (language) badges.appendChild(language);
   row.appendChild(badges);
-  var sub = [t.customer_name || "Visitor", t.team_name, t.assignee_name ? "→ " + t.assignee_name : null, formatTime(t.updated_at)];
-  row.appendChild(el("div", "sub", sub.filter(Boolean).join(" · ")));
-  if (state.typingUntil[t.conversation_id] > Date.now()) row.appendChild(el("div", "typing-hint", "Customer is typing…"));
-  row.addEventListener("click", function () { openTicket(t.id); });
+  var sub = [tk.customer_name || t("customer.visitor"), tk.team_name,
+    tk.assignee_name ? t("queue.assignee", { name: tk.assignee_name }) : null, relativeTime(tk.updated_at)];
+  var line = el("div", "sub", sub.filter(Boolean).join(t("list.separator")));
+  line.title = formatTime(tk.updated_at);
+  row.appendChild(line);
+  if (state.typingUntil[tk.conversation_id] > Date.now()) row.appendChild(el("div", "typing-hint", t("typing.customer")));
+  row.addEventListener("click", function () { openTicket(tk.id); });
   return row;
 }
 
@@ -159,25 +180,28 @@ function updateDetail() {
 }
 
 function renderHead() {
-  var t = ticket(), d = state.current;
+  var tk = ticket(), d = state.current;
   var head = el("div"); head.id = "ticket-head";
   var facts = el("div", "facts");
-  facts.appendChild(el("div", "title", "#" + t.id + " " + t.subject));
-  facts.appendChild(el("div", "reason", reasonLine(t, d.conversation)));
+  facts.appendChild(el("div", "title", "#" + tk.id + " " + tk.subject));
+  facts.appendChild(el("div", "reason", reasonLine(tk, d.conversation)));
   var badges = el("div");
-  badges.appendChild(el("span", "badge " + t.priority, t.priority));
-  var status = el("span", "badge " + t.status, humanize(t.status)); status.id = "ticket-status";
+  badges.appendChild(el("span", "badge " + tk.priority, valueLabel("priority", tk.priority)));
+  var status = el("span", "badge " + tk.status, valueLabel("ticket.status", tk.status)); status.id = "ticket-status";
   badges.appendChild(status);
-  var sla = slaBadge(t.sla); if (sla) { sla.id = "sla-badge"; badges.appendChild(sla); }
+  var sla = slaBadge(tk.sla); if (sla) { sla.id = "sla-badge"; badges.appendChild(sla); }
+  // The customer's language, as the conversation was started in it.
+  var language = languageBadge((d.conversation && d.conversation.locale) || tk.locale);
+  if (language) { language.id = "locale-badge"; badges.appendChild(language); }
   if (d.csat) {
-    var rating = el("span", "badge csat", "CSAT " + stars(d.csat.score));
+    var rating = el("span", "badge csat", t("ticket.csat", { stars: stars(d.csat.score) }));
     rating.id = "csat-badge"; badges.appendChild(rating);
   }
-  if (t.merged_into_id) badges.appendChild(el("span", "badge", "merged into #" + t.merged_into_id));
+  if (tk.merged_into_id) badges.appendChild(el("span", "badge", t("ticket.mergedInto", { id: tk.merged_into_id })));
   facts.appendChild(badges);
   head.appendChild(facts);
   var run = { claim: claim, solve: solve };
-  headActions(t).forEach(function (a) { head.appendChild(actionButton(a.label, a.id, a.cls, run[a.id])); });
+  headActions(tk).forEach(function (a) { head.appendChild(actionButton(a.label, a.id, a.cls, run[a.id])); });
   return head;
 }
 
@@ -203,7 +227,7 @@ function solve() {
   return post("/solve").then(function () { offerLabel(solved); });
 }
 
-function offerLabel(t) { offer(t); }
+function offerLabel(tk) { offer(tk); }
 
 function claim() {
   return post("/claim").then(function () { setMode("reply"); },
@@ -226,12 +250,17 @@ function messageNode(m) {
   var node = el("div", "msg " + m.sender_type);
   node.setAttribute("data-message-id", m.id);
   var meta = m.meta || {};
-  var who = { customer: state.current.conversation.customer_name || "Customer", bot: "Bot", agent: meta.agent_name || "Agent", system: "" }[m.sender_type];
+  var who = { customer: state.current.conversation.customer_name || t("sender.customer"), bot: t("sender.bot"),
+    agent: meta.agent_name || t("sender.agent"), system: "" }[m.sender_type];
   var details = [];
-  if (m.sender_type === "bot" && meta.intent) details.push("intent " + meta.intent + (meta.confidence != null ? " " + Math.round(meta.confidence * 100) + "%" : ""));
-  if (meta.kind === "handoff") details.push("hand-off: " + humanize(meta.reason || "requested"));
+  if (m.sender_type === "bot" && meta.intent) {
+    details.push(meta.confidence != null
+      ? t("message.intentConfidence", { intent: meta.intent, percent: Math.round(meta.confidence * 100) })
+      : t("message.intent", { intent: meta.intent }));
+  }
+  if (meta.kind === "handoff") details.push(t("message.handoff", { reason: valueLabel("reason", meta.reason || "requested") }));
   details.push(formatTime(m.created_at));
-  if (who !== "") node.appendChild(el("span", "who", [who].concat(details).join(" · ")));
+  if (who !== "") node.appendChild(el("span", "who", [who].concat(details).join(t("list.separator"))));
   node.appendChild(document.createTextNode(m.text));
   // An agent's answer the knowledge base lacked can become an article draft in one click.
   if (m.sender_type === "agent" && ticket()) node.appendChild(draftButton(m, ticket().id));
@@ -241,7 +270,7 @@ function messageNode(m) {
 function noteNode(n) {
   var node = el("div", "msg note");
   node.setAttribute("data-note-id", n.id);
-  node.appendChild(el("span", "who", "Internal note · " + (n.author_name || "Agent") + " · only agents see this · " + formatTime(n.created_at)));
+  node.appendChild(el("span", "who", t("note.header", { author: n.author_name || t("sender.agent"), time: formatTime(n.created_at) })));
   node.appendChild(document.createTextNode(n.text));
   return node;
 }
@@ -269,20 +298,20 @@ function showTyping(conversationId, text) {
 function renderComposer() {
   var composer = el("form"); composer.id = "composer";
   var modes = el("div", "modes");
-  var replyTab = el("button", null, "Reply"); replyTab.type = "button"; replyTab.id = "mode-reply";
-  var noteTab = el("button", null, "Internal note"); noteTab.type = "button"; noteTab.id = "mode-note";
+  var replyTab = el("button", null, t("composer.reply")); replyTab.type = "button"; replyTab.id = "mode-reply";
+  var noteTab = el("button", null, t("composer.note")); noteTab.type = "button"; noteTab.id = "mode-note";
   replyTab.addEventListener("click", function () { setMode("reply"); });
   noteTab.addEventListener("click", function () { setMode("note"); });
   modes.appendChild(replyTab); modes.appendChild(noteTab);
-  modes.appendChild(el("span", "hint", "Ctrl+Enter sends · Alt+N note · / canned"));
+  modes.appendChild(el("span", "hint", t("composer.hint")));
   composer.appendChild(modes);
   var row = el("div", "row");
   var box = el("textarea"); box.id = "reply-text";
-  var then = el("select"); then.id = "reply-then"; then.title = "Status after sending";
-  [["", "Keep status"], ["pending", "Then pending"], ["solved", "Then solved"]].forEach(function (o) {
+  var then = el("select"); then.id = "reply-then"; then.title = t("composer.then.title");
+  [["", t("composer.then.keep")], ["pending", t("composer.then.pending")], ["solved", t("composer.then.solved")]].forEach(function (o) {
     var option = el("option", null, o[1]); option.value = o[0]; then.appendChild(option);
   });
-  var send = el("button", "primary", "Send"); send.type = "submit"; send.id = "reply-send";
+  var send = el("button", "primary", t("composer.send")); send.type = "submit"; send.id = "reply-send";
   row.appendChild(box); row.appendChild(then); row.appendChild(send);
   composer.appendChild(row);
   var menu = el("div"); menu.id = "canned-menu"; menu.hidden = true; composer.appendChild(menu);
@@ -294,9 +323,9 @@ function renderComposer() {
 }
 
 function setMode(mode) {
-  var t = ticket();
-  if (mode === "reply" && !allows(t, "reply")) { toast("Claim the ticket to reply to the customer", "info"); return; }
-  state.mode = composerMode(t, mode);
+  var tk = ticket();
+  if (mode === "reply" && !allows(tk, "reply")) { toast(t("composer.claimToReply"), "info"); return; }
+  state.mode = composerMode(tk, mode);
   applyMode($("composer"));
   $("reply-text").focus();
 }
@@ -319,14 +348,14 @@ function applyMode(composer) {
 function submitComposer() {
   var box = $("reply-text"), text = box.value.trim();
   if (!text) return;
-  var t = ticket(), send = $("reply-send");
+  var tk = ticket(), send = $("reply-send");
   send.disabled = true;
   var request = state.mode === "note"
-    ? api("POST", AGENT + "/tickets/" + t.id + "/notes", { text: text }).then(function (note) { addNote(note); })
-    : api("POST", AGENT + "/tickets/" + t.id + "/messages", replyBody(text, $("reply-then").value)).then(function (message) {
+    ? api("POST", AGENT + "/tickets/" + tk.id + "/notes", { text: text }).then(function (note) { addNote(note); })
+    : api("POST", AGENT + "/tickets/" + tk.id + "/messages", replyBody(text, $("reply-then").value)).then(function (message) {
         addMessage(message);
         var then = $("reply-then").value;
-        if (then) return Promise.all([refreshCurrent(), loadQueue()]).then(function () { if (then === "solved") offerLabel(t); });
+        if (then) return Promise.all([refreshCurrent(), loadQueue()]).then(function () { if (then === "solved") offerLabel(tk); });
       });
   request.then(function () { box.value = ""; }, fail).then(function () { if ($("reply-send")) $("reply-send").disabled = false; });
 }
@@ -344,10 +373,10 @@ function addNote(n) {
 }
 
 function sendTyping() {
-  var t = ticket();
-  if (state.mode !== "reply" || !t || Date.now() - state.lastTypingSent < TYPING_SEND_INTERVAL) return;
+  var tk = ticket();
+  if (state.mode !== "reply" || !tk || Date.now() - state.lastTypingSent < TYPING_SEND_INTERVAL) return;
   state.lastTypingSent = Date.now();
-  state.socket.send({ type: "typing", conversation_id: t.conversation_id });
+  state.socket.send({ type: "typing", conversation_id: tk.conversation_id });
 }
 
 /* ---------- canned responses: "/" + shortcut ---------- */
@@ -368,7 +397,7 @@ function updateCannedMenu() {
     var option = el("div", "option" + (i === 0 ? " selected" : ""));
     option.setAttribute("data-canned-id", c.id);
     option.appendChild(el("b", null, "/" + c.shortcut));
-    option.appendChild(document.createTextNode(c.title + " (" + c.scope + ")"));
+    option.appendChild(document.createTextNode(t("canned.menuItem", { title: c.title, scope: valueLabel("canned.scopeName", c.scope) })));
     option.appendChild(el("small", null, c.rendered || c.body));
     option.addEventListener("mousedown", function (e) { e.preventDefault(); insertCanned(c); });
     menu.appendChild(option);
@@ -412,7 +441,7 @@ function composerKeys(e) {
 function renderSide() {
   var side = el("aside"); side.id = "side";
   var tabs = el("nav", "tabs");
-  [["details", "Details"], ["history", "History"], ["customer", "Customer"]].forEach(function (tab) {
+  [["details", t("side.details")], ["history", t("side.history")], ["customer", t("side.customer")]].forEach(function (tab) {
     var button = el("button", state.side === tab[0] ? "active" : "", tab[1]);
     button.type = "button"; button.id = "side-" + tab[0];
     button.addEventListener("click", function () {
@@ -445,71 +474,71 @@ function labelled(parent, text, control) {
 }
 
 function renderFields(body) {
-  var t = ticket();
-  body.appendChild(el("h3", null, "Ticket"));
-  var choices = statusChoices(t, TRANSITIONS).map(function (c) { return [c.value, c.label]; });
-  var status = labelled(body, "Status", select("field-status", choices, t.status));
+  var tk = ticket();
+  body.appendChild(el("h3", null, t("fields.heading")));
+  var choices = statusChoices(tk, TRANSITIONS).map(function (c) { return [c.value, c.label]; });
+  var status = labelled(body, t("fields.status"), select("field-status", choices, tk.status));
   status.addEventListener("change", function () {
     var target = status.value;
     var done = target === "solved" ? solve() : post("", { status: target }, "PATCH");
-    done.catch(function (err) { status.value = t.status; fail(err); });
+    done.catch(function (err) { status.value = tk.status; fail(err); });
   });
-  var priority = labelled(body, "Priority", select("field-priority", PRIORITIES.map(function (p) { return [p, p]; }), t.priority));
+  var priority = labelled(body, t("fields.priority"), select("field-priority", PRIORITIES.map(function (p) { return [p, valueLabel("priority", p)]; }), tk.priority));
   priority.addEventListener("change", function () { post("", { priority: priority.value }, "PATCH").catch(fail); });
-  var category = labelled(body, "Category", el("input")); category.id = "field-category"; category.value = t.category || "";
-  var tags = labelled(body, "Tags (comma-separated)", el("input")); tags.id = "field-tags"; tags.value = (t.tags || []).join(", ");
-  var save = el("button", "secondary", "Save category and tags"); save.type = "button"; save.id = "save-fields";
+  var category = labelled(body, t("fields.category"), el("input")); category.id = "field-category"; category.value = tk.category || "";
+  var tags = labelled(body, t("fields.tags"), el("input")); tags.id = "field-tags"; tags.value = (tk.tags || []).join(", ");
+  var save = el("button", "secondary", t("fields.save")); save.type = "button"; save.id = "save-fields";
   save.addEventListener("click", function () {
     var list = tags.value.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
     post("", { category: category.value.trim(), tags: list }, "PATCH").catch(fail);  // "" clears it
   });
   body.appendChild(el("div", "inline")).appendChild(save);
 
-  var watching = (t.watcher_ids || []).indexOf(state.me.id) >= 0;
-  var watch = el("button", "secondary", watching ? "Unwatch" : "Watch"); watch.type = "button"; watch.id = "watch";
-  watch.title = (t.watcher_ids || []).length + " watching";
+  var watching = (tk.watcher_ids || []).indexOf(state.me.id) >= 0;
+  var watch = el("button", "secondary", watching ? t("fields.unwatch") : t("fields.watch")); watch.type = "button"; watch.id = "watch";
+  watch.title = t("fields.watching", { count: (tk.watcher_ids || []).length });
   watch.addEventListener("click", function () { post("/watch", undefined, watching ? "DELETE" : "POST").catch(fail); });
   body.appendChild(el("div", "inline")).appendChild(watch);
 
-  renderTransfer(body, t);
-  if (allows(t, "assign")) renderAssign(body, t);
-  if (allows(t, "merge")) renderMerge(body, t);
+  renderTransfer(body, tk);
+  if (allows(tk, "assign")) renderAssign(body, tk);
+  if (allows(tk, "merge")) renderMerge(body, tk);
 }
 
-function renderTransfer(body, t) {
-  body.appendChild(el("h3", null, "Transfer to a team"));
-  if (!state.directory.teams.length) { body.appendChild(el("small", null, "No teams are set up.")); return; }
+function renderTransfer(body, tk) {
+  body.appendChild(el("h3", null, t("transfer.heading")));
+  if (!state.directory.teams.length) { body.appendChild(el("small", null, t("transfer.noTeams"))); return; }
   var teams = state.directory.teams.map(function (team) { return [team.id, team.name]; });
-  var team = labelled(body, "Team", select("transfer-team", teams, t.team_id));
-  var note = labelled(body, "Note for the team", el("textarea")); note.id = "transfer-note"; note.rows = 2;
-  var go = el("button", "secondary", "Transfer"); go.type = "button"; go.id = "transfer";
+  var team = labelled(body, t("transfer.team"), select("transfer-team", teams, tk.team_id));
+  var note = labelled(body, t("transfer.note"), el("textarea")); note.id = "transfer-note"; note.rows = 2;
+  var go = el("button", "secondary", t("transfer.submit")); go.type = "button"; go.id = "transfer";
   go.addEventListener("click", function () {
     post("/transfer", { team_id: Number(team.value), note: note.value.trim() }).catch(fail);
   });
   body.appendChild(el("div", "inline")).appendChild(go);
 }
 
-function renderAssign(body, t) {
-  body.appendChild(el("h3", null, "Assignee"));
-  var agents = [["", "Nobody (back to the queue)"]].concat(state.directory.agents.map(function (a) {
-    return [a.id, a.display_name + " (" + a.status + ")"];
+function renderAssign(body, tk) {
+  body.appendChild(el("h3", null, t("assign.heading")));
+  var agents = [["", t("assign.nobody")]].concat(state.directory.agents.map(function (a) {
+    return [a.id, t("assign.agentOption", { name: a.display_name, status: valueLabel("presence.state", a.status) })];
   }));
-  var who = labelled(body, "Agent", select("assign-agent", agents, t.assignee_id || ""));
-  var go = el("button", "secondary", "Assign"); go.type = "button"; go.id = "assign";
+  var who = labelled(body, t("assign.agent"), select("assign-agent", agents, tk.assignee_id || ""));
+  var go = el("button", "secondary", t("assign.submit")); go.type = "button"; go.id = "assign";
   go.addEventListener("click", function () {
-    post("/assign", { assignee_id: who.value ? Number(who.value) : null, team_id: t.team_id }).catch(fail);
+    post("/assign", { assignee_id: who.value ? Number(who.value) : null, team_id: tk.team_id }).catch(fail);
   });
   body.appendChild(el("div", "inline")).appendChild(go);
 }
 
-function renderMerge(body, t) {
-  body.appendChild(el("h3", null, "Merge duplicate"));
-  var into = labelled(body, "Merge this ticket into #", el("input")); into.id = "merge-into"; into.type = "number"; into.min = "1";
-  var go = el("button", "secondary", "Merge"); go.type = "button"; go.id = "merge";
+function renderMerge(body, tk) {
+  body.appendChild(el("h3", null, t("merge.heading")));
+  var into = labelled(body, t("merge.into"), el("input")); into.id = "merge-into"; into.type = "number"; into.min = "1";
+  var go = el("button", "secondary", t("merge.submit")); go.type = "button"; go.id = "merge";
   go.addEventListener("click", function () {
     var target = Number(into.value);
-    if (!target || !window.confirm("Merge #" + t.id + " into #" + target + "? This ticket will be closed.")) return;
-    api("POST", AGENT + "/tickets/" + t.id + "/merge", { into_ticket_id: target })
+    if (!target || !window.confirm(t("merge.confirm", { id: tk.id, target: target }))) return;
+    api("POST", AGENT + "/tickets/" + tk.id + "/merge", { into_ticket_id: target })
       .then(function (merged) { loadQueue(); return openTicket(merged.id); }).catch(fail);
   });
   body.appendChild(el("div", "inline")).appendChild(go);
@@ -517,41 +546,42 @@ function renderMerge(body, t) {
 
 function renderHistory(body) {
   var history = state.current.history || [];
-  if (!history.length) body.appendChild(el("div", "empty", "No changes yet."));
+  if (!history.length) body.appendChild(el("div", "empty", t("history.empty")));
   history.slice().reverse().forEach(function (h) {
     var item = el("div", "history-item");
-    item.appendChild(el("b", null, humanize(h.action)));
+    item.appendChild(el("b", null, valueLabel("history.action", h.action)));
     historyLines(h, state.directory).forEach(function (line) { item.appendChild(el("div", null, line)); });
-    if (h.note) item.appendChild(el("div", null, "“" + h.note + "”"));
-    item.appendChild(el("small", null, (h.actor_name || "System") + " · " + formatTime(h.created_at)));
+    if (h.note) item.appendChild(el("div", null, t("common.quote", { text: h.note })));
+    item.appendChild(el("small", null, (h.actor_name || t("history.system")) + t("list.separator") + formatTime(h.created_at)));
     body.appendChild(item);
   });
 }
 
 function renderCustomer(body) {
   var c = state.current.conversation, d = state.current;
-  body.appendChild(el("h3", null, "Customer"));
-  body.appendChild(el("div", null, c.customer_name || "Visitor (no name given)"));
-  body.appendChild(el("div", null, c.customer_email || "No e-mail"));
-  body.appendChild(el("small", null, "Channel: " + c.channel + " · conversation " + c.status));
+  body.appendChild(el("h3", null, t("customer.heading")));
+  body.appendChild(el("div", null, c.customer_name || t("customer.noName")));
+  body.appendChild(el("div", null, c.customer_email || t("customer.noEmail")));
+  body.appendChild(el("small", null, t("customer.channelLine", {
+    channel: valueLabel("channel", c.channel), status: valueLabel("conversation.status", c.status) })));
   if (d.csat) {
-    body.appendChild(el("h3", null, "Rating"));
+    body.appendChild(el("h3", null, t("customer.rating")));
     var box = el("div", "csat-box"); box.id = "csat";
     box.appendChild(el("span", "stars", stars(d.csat.score)));
-    box.appendChild(el("span", null, " " + d.csat.score + "/5"));
-    if (d.csat.comment) box.appendChild(el("div", null, "“" + d.csat.comment + "”"));
+    box.appendChild(el("span", null, " " + t("customer.score", { score: d.csat.score })));
+    if (d.csat.comment) box.appendChild(el("div", null, t("common.quote", { text: d.csat.comment })));
     box.appendChild(el("small", null, formatTime(d.csat.created_at)));
     body.appendChild(box);
   }
-  body.appendChild(el("h3", null, "Previous conversations"));
+  body.appendChild(el("h3", null, t("customer.previous")));
   var previous = d.previous_conversations || [];
-  if (!previous.length) body.appendChild(el("small", null, "None."));
+  if (!previous.length) body.appendChild(el("small", null, t("customer.noPrevious")));
   previous.forEach(function (p) {
     var item = el("div", "prev-item");
-    var title = el(p.ticket_id ? "a" : "span", null, (p.ticket_id ? "#" + p.ticket_id + " " : "") + (p.subject || "Conversation"));
+    var title = el(p.ticket_id ? "a" : "span", null, (p.ticket_id ? "#" + p.ticket_id + " " : "") + (p.subject || t("customer.conversation")));
     if (p.ticket_id) { title.href = "#"; title.addEventListener("click", function (e) { e.preventDefault(); openTicket(p.ticket_id); }); }
     item.appendChild(title);
-    item.appendChild(el("small", null, humanize(p.status) + " · " + formatTime(p.created_at)));
+    item.appendChild(el("small", null, valueLabel("ticket.status", p.status) + t("list.separator") + formatTime(p.created_at)));
     body.appendChild(item);
   });
 }
@@ -571,7 +601,7 @@ function onEvent(ev) {
       case "add-message": addMessage(ev.message); break;
       case "typing-stopped": state.typingUntil[ev.conversation_id] = 0; $("typing").textContent = ""; break;
       case "add-note": addNote(ev.note); break;
-      case "customer-typing": showTyping(ev.conversation_id, "Customer is typing…"); renderQueue(); break;
+      case "customer-typing": showTyping(ev.conversation_id, t("typing.customer")); renderQueue(); break;
       case "reload-queue": soon("queue", loadQueue); break;
       case "reload-ticket": soon("ticket", refreshCurrent); break;
       case "reload-notifications": soon("notifications", loadNotifications); break;
@@ -586,13 +616,19 @@ function bindPresence() {
   var picker = $("presence");
   api("GET", AGENT + "/presence/me").then(function (p) {
     picker.hidden = false; picker.value = p.status; picker.className = p.status;
-    picker.title = "Load " + p.load + " of " + p.capacity;
+    showLoad(picker, p);
   }).catch(function () {});
   picker.addEventListener("change", function () {
     api("PUT", AGENT + "/presence/me", { status: picker.value })
-      .then(function (p) { picker.className = p.status; picker.title = "Load " + p.load + " of " + p.capacity; loadQueue(); })
+      .then(function (p) { picker.className = p.status; showLoad(picker, p); loadQueue(); })
       .catch(fail);
   });
+}
+
+function showLoad(picker, p) {
+  var load = { load: p.load, capacity: p.capacity };
+  picker.dataset.load = JSON.stringify(load);
+  picker.title = t("presence.load", load);
 }
 
 /* ---------- notifications (tolerated missing: the bell stays hidden) ---------- */
@@ -619,10 +655,12 @@ function loadNotifications() {
 function renderNotifications() {
   var panel = $("notifications");
   panel.textContent = "";
-  if (!state.notifications.length) panel.appendChild(el("div", "empty", "No notifications."));
+  if (!state.notifications.length) panel.appendChild(el("div", "empty", t("notifications.empty")));
   state.notifications.forEach(function (n) {
-    var item = el("div", "item" + (n.read_at ? "" : " unread"), n.text || humanize(n.kind));
-    item.appendChild(el("small", null, humanize(n.kind) + (n.ticket_id ? " · #" + n.ticket_id : "") + " · " + formatTime(n.created_at)));
+    var kind = valueLabel("notification.kind", n.kind);
+    var item = el("div", "item" + (n.read_at ? "" : " unread"), n.text || kind);
+    var facts = [kind, n.ticket_id ? "#" + n.ticket_id : null, formatTime(n.created_at)];
+    item.appendChild(el("small", null, facts.filter(Boolean).join(t("list.separator"))));
     item.addEventListener("click", function () {
       if (!n.read_at) api("POST", AGENT + "/notifications/" + n.id + "/read").then(loadNotifications).catch(function () {});
       panel.hidden = true;
@@ -653,7 +691,7 @@ function fillTeams(picker, emptyLabel) {
 }
 
 function openNewTicket() {
-  fillTeams($("nt-team"), "Route automatically");
+  fillTeams($("nt-team"), t("newTicket.routeAuto"));
   $("nt-error").textContent = "";
   $("new-ticket-dialog").showModal();
   $("nt-email").focus();
@@ -666,11 +704,11 @@ function createTicket() {
     team_id: $("nt-team").value ? Number($("nt-team").value) : null
   };
   $("nt-submit").disabled = true;
-  api("POST", AGENT + "/tickets", body).then(function (t) {
+  api("POST", AGENT + "/tickets", body).then(function (tk) {
     $("new-ticket").reset();
     $("new-ticket-dialog").close();
     setView("mine");
-    openTicket(t.id);
+    openTicket(tk.id);
   }, function (err) { $("nt-error").textContent = err.message; })
     .then(function () { $("nt-submit").disabled = false; });
 }
@@ -686,7 +724,7 @@ function loadCannedList() {
   var list = $("canned-list");
   api("GET", AGENT + "/canned").then(function (items) {
     list.textContent = "";
-    if (!items.length) list.appendChild(el("div", "empty", "No canned responses yet."));
+    if (!items.length) list.appendChild(el("div", "empty", t("canned.empty")));
     items.forEach(function (c) { list.appendChild(cannedItem(c)); });
   }).catch(fail);
 }
@@ -694,12 +732,13 @@ function loadCannedList() {
 function cannedItem(c) {
   var item = el("div", "canned-item"), text = el("div");
   text.appendChild(el("b", null, "/" + c.shortcut + " "));
-  text.appendChild(document.createTextNode(c.title + " · " + (c.scope === "team" ? "team " + teamName(c.team_id) : c.scope)));
+  var scope = c.scope === "team" ? t("canned.teamNamed", { team: teamName(c.team_id) }) : valueLabel("canned.scopeName", c.scope);
+  text.appendChild(document.createTextNode(c.title + t("list.separator") + scope));
   text.appendChild(el("small", null, c.body));
   item.appendChild(text);
-  var remove = el("button", "secondary", "Delete"); remove.type = "button";
+  var remove = el("button", "secondary", t("canned.delete")); remove.type = "button";
   remove.addEventListener("click", function () {
-    if (!window.confirm("Delete /" + c.shortcut + "?")) return;
+    if (!window.confirm(t("canned.confirmDelete", { shortcut: c.shortcut }))) return;
     api("DELETE", AGENT + "/canned/" + c.id).then(function () { loadCannedList(); reloadCanned(); }).catch(fail);
   });
   item.appendChild(remove);
@@ -707,7 +746,7 @@ function cannedItem(c) {
 }
 
 function teamName(id) {
-  var team = state.directory.teams.filter(function (t) { return t.id === id; })[0];
+  var team = state.directory.teams.filter(function (tk) { return tk.id === id; })[0];
   return team ? team.name : "#" + id;
 }
 
@@ -755,4 +794,4 @@ function bindShortcuts() {
   });
 }
 
-startWithLogin(start);
+startLocale().then(function () { startWithLogin(start); });

@@ -7,11 +7,22 @@
  * carries `allowed_actions` ("reply", "note", "claim", "assign", "solve", "close", "reopen",
  * "merge"; handoff/visibility.py), and the console offers exactly those. */
 import { humanize } from "./format.js";
+import { t, valueLabel } from "./i18n.js";
 
-export const STATUS_LABELS = { new: "New", open: "Open", pending: "Pending (on customer)", on_hold: "On hold", solved: "Solved", closed: "Closed" };
+export const STATUSES = ["new", "open", "pending", "on_hold", "solved", "closed"];
 export const PRIORITIES = ["low", "normal", "high", "urgent"];
-export const QUEUE_EMPTY = { queue: "Nobody is waiting.", mine: "You have no open conversations.", all: "No open tickets." };
 export const VIEW_KEYS = { 1: "queue", 2: "mine", 3: "all" };
+
+/* The status picker's words for a status ("Pending (on customer)"); the badges use
+ * valueLabel("ticket.status", ...) ("pending"). */
+export function statusLabel(status) { return valueLabel("ticket.statusLabel", status); }
+
+/* What an empty queue tab says. */
+export function queueEmpty(view) {
+  if (view === "mine") return t("queue.empty.mine");
+  if (view === "all") return t("queue.empty.all");
+  return t("queue.empty.queue");
+}
 
 export function allows(ticket, action) {
   return !!ticket && Array.isArray(ticket.allowed_actions) && ticket.allowed_actions.indexOf(action) >= 0;
@@ -24,8 +35,8 @@ export function can(me, permission) {
 /* The buttons in the ticket's head, in order: Claim, then Solve. */
 export function headActions(ticket) {
   const actions = [];
-  if (allows(ticket, "claim")) actions.push({ id: "claim", label: "Claim", cls: "primary" });
-  if (allows(ticket, "solve")) actions.push({ id: "solve", label: "Solve", cls: "secondary" });
+  if (allows(ticket, "claim")) actions.push({ id: "claim", label: t("ticket.claim"), cls: "primary" });
+  if (allows(ticket, "solve")) actions.push({ id: "solve", label: t("ticket.solve"), cls: "secondary" });
   return actions;
 }
 
@@ -46,11 +57,10 @@ export function composerView(ticket, mode) {
   return {
     note,
     replyDisabled: !replyAllowed,
-    replyTitle: replyAllowed ? "" : "Claim the ticket to reply",
-    send: note ? "Add note" : "Send",
+    replyTitle: replyAllowed ? "" : t("composer.replyTitle"),
+    send: note ? t("composer.addNote") : t("composer.send"),
     showThen: !note,
-    placeholder: note ? "Internal note: only agents see this"
-      : "Reply to the customer (Ctrl+Enter sends, / for canned responses)"
+    placeholder: note ? t("composer.placeholder.note") : t("composer.placeholder.reply")
   };
 }
 
@@ -65,14 +75,14 @@ export function statusChoices(ticket, transitions) {
     if (ticket.status === "solved") return allows(ticket, "reopen");
     return true;
   });
-  return [ticket.status].concat(offered).map((s) => ({ value: s, label: STATUS_LABELS[s] || s }));
+  return [ticket.status].concat(offered).map((s) => ({ value: s, label: statusLabel(s) }));
 }
 
 /* j / k: the ticket `offset` rows from the open one (the first or last when none is open),
  * or null for an empty list. */
 export function stepTarget(tickets, currentId, offset) {
   if (!tickets.length) return null;
-  const index = tickets.findIndex((t) => t.id === currentId);
+  const index = tickets.findIndex((row) => row.id === currentId);
   let next = Math.max(0, Math.min(tickets.length - 1, index + offset));
   if (index === -1) next = offset > 0 ? 0 : tickets.length - 1;
   return tickets[next].id;
@@ -82,14 +92,17 @@ export function stepTarget(tickets, currentId, offset) {
 export function reasonLine(ticket, conversation) {
   // Tickets an agent opened or a customer e-mailed were never with the bot.
   const opened = ticket.reason === "agent_opened" || ticket.reason === "email";
-  const line = [(opened ? "Opened: " : "Hand-off: ") + humanize(ticket.reason)];
+  const reason = valueLabel("reason", ticket.reason);
+  const line = [opened ? t("ticket.opened", { reason }) : t("ticket.handoff", { reason })];
   if (ticket.detected_intent) {
-    line.push("intent " + ticket.detected_intent + (ticket.intent_confidence != null ? " (" + Math.round(ticket.intent_confidence * 100) + "% confidence)" : ""));
+    line.push(ticket.intent_confidence != null
+      ? t("ticket.intentConfidence", { intent: ticket.detected_intent, percent: Math.round(ticket.intent_confidence * 100) })
+      : t("ticket.intent", { intent: ticket.detected_intent }));
   }
-  line.push(ticket.channel || (conversation && conversation.channel));
-  if (ticket.team_name) line.push("team " + ticket.team_name);
-  line.push(ticket.assignee_name ? "assigned to " + ticket.assignee_name : "unassigned");
-  return line.join(" · ");
+  line.push(valueLabel("channel", ticket.channel || (conversation && conversation.channel)));
+  if (ticket.team_name) line.push(t("ticket.team", { team: ticket.team_name }));
+  line.push(ticket.assignee_name ? t("ticket.assignedTo", { name: ticket.assignee_name }) : t("ticket.unassigned"));
+  return line.filter(Boolean).join(t("list.separator"));
 }
 
 /* Messages and notes in one timeline, oldest first (stable for equal times). */
@@ -149,6 +162,10 @@ export function shownValue(field, value, directory) {
   };
   if (/(^|_)(assignee|user|agent)(_id)?$/.test(field)) return named(directory.agents, "display_name");
   if (/(^|_)team(_id)?$/.test(field)) return named(directory.teams, "name");
+  if (field === "status") return valueLabel("ticket.status", value);
+  if (field === "priority") return valueLabel("priority", value);
+  if (field === "reason") return valueLabel("reason", value);
+  if (field === "channel") return valueLabel("channel", value);
   return humanize(value);
 }
 
@@ -156,14 +173,16 @@ export function shownValue(field, value, directory) {
 export function historyLines(h, directory) {
   if (!isObject(h.before) && !isObject(h.after)) {
     if (h.before == null && h.after == null) return [];
-    return [shownValue(h.action, h.before, directory) + " → " + shownValue(h.action, h.after, directory)];
+    return [t("history.move", { before: shownValue(h.action, h.before, directory), after: shownValue(h.action, h.after, directory) })];
   }
   const before = isObject(h.before) ? h.before : {}, after = isObject(h.after) ? h.after : {};
   const keys = Object.keys(before).concat(Object.keys(after).filter((k) => !(k in before)));
   return keys.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]))
     .map((k) => {
-      const label = humanize(k.replace(/_id$/, ""));
-      return label + ": " + (k in before ? shownValue(k, before[k], directory) + " → " : "") + shownValue(k, after[k], directory);
+      const field = valueLabel("history.field", k.replace(/_id$/, ""));
+      const value = shownValue(k, after[k], directory);
+      return k in before ? t("history.change", { field, before: shownValue(k, before[k], directory), after: value })
+        : t("history.set", { field, value });
     });
 }
 
@@ -180,7 +199,7 @@ export function eventEffects(ev, current, tickets, meId) {
         effects.push("add-message");
         if (ev.message && ev.message.sender_type === "customer") effects.push("typing-stopped");
       }
-      if (tickets.some((t) => t.conversation_id === ev.conversation_id)) effects.push("reload-queue");
+      if (tickets.some((row) => row.conversation_id === ev.conversation_id)) effects.push("reload-queue");
       break;
     case "note.created":
       if (here) effects.push("add-note");

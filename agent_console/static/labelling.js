@@ -6,6 +6,7 @@
  * the article picker, Esc skips. The panel's state is labelling_state.js. */
 import { api } from "./api.js";
 import { $, el, toast } from "./common.js";
+import { t } from "./i18n.js";
 import {
   chosen, filterIntents, firstShown, guessText, labelBody, mayOffer, moveHighlight, panelFor,
   startsTypeahead, MAX_SHOWN
@@ -28,15 +29,15 @@ export function offer(ticket) {
 
 function open(form) {
   panel = panelFor(form);
-  $("label-text").textContent = form.text || "(no customer message)";
+  $("label-text").textContent = form.text || t("label.noText");
   $("label-guess").textContent = guessText(form);
   $("label-filter").value = "";
   $("label-error").textContent = "";
   const picker = $("label-article");
   picker.textContent = "";
-  const none = el("option", null, "None"); none.value = ""; picker.appendChild(none);
+  const none = el("option", null, t("label.noArticle")); none.value = ""; picker.appendChild(none);
   form.articles.forEach((a) => {
-    const option = el("option", null, a.title + (a.offered_by_bot ? " (the bot's answer)" : ""));
+    const option = el("option", null, a.offered_by_bot ? t("label.botsAnswer", { title: a.title }) : a.title);
     option.value = a.id; picker.appendChild(option);
   });
   filter("");
@@ -62,7 +63,7 @@ function renderIntents() {
     option.addEventListener("dblclick", () => save(false));
     list.appendChild(option);
   });
-  if (!panel.shown.length) list.appendChild(el("div", "empty", "No intent matches: O marks it out of scope"));
+  if (!panel.shown.length) list.appendChild(el("div", "empty", t("label.noMatch")));
   $("label-chosen").textContent = chosen(panel);
 }
 
@@ -77,7 +78,7 @@ function save(outOfScope) {
   $("label-save").disabled = true;
   api("POST", AGENT + "/tickets/" + panel.ticketId + "/label", body).then(() => {
     dialog().close();
-    toast("Labelled: " + (outOfScope ? "out of scope" : body.intent), "info");
+    toast(t("label.saved", { label: outOfScope ? t("label.outOfScope") : body.intent }), "info");
   }, (err) => {
     $("label-error").textContent = err.message || String(err);
   }).then(() => { $("label-save").disabled = false; });
@@ -113,19 +114,19 @@ function bind() {
 /* ---------- an agent's reply -> a knowledge-base article draft ---------- */
 
 export function draftButton(message, ticketId) {
-  const button = el("button", "draft-article", "Make article draft");
+  const button = el("button", "draft-article", t("draft.make"));
   button.type = "button";
-  button.title = "Turn this reply into a knowledge-base article draft for the editors' review (personal data is masked)";
+  button.title = t("draft.title");
   button.setAttribute("data-message-id", message.id);
-  if (drafted[message.id]) { button.disabled = true; button.textContent = "Article draft #" + drafted[message.id] + " in review"; }
+  if (drafted[message.id]) { button.disabled = true; button.textContent = t("draft.inReview", { id: drafted[message.id] }); }
   button.addEventListener("click", () => {
     button.disabled = true;
     api("POST", AGENT + "/tickets/" + ticketId + "/messages/" + message.id + "/article-draft").then((draft) => {
       drafted[message.id] = draft.article_id;
-      button.textContent = "Article draft #" + draft.article_id + " in review";
-      toast("Draft \u201c" + draft.title + "\u201d is in the editors' review queue", "info");
+      button.textContent = t("draft.inReview", { id: draft.article_id });
+      toast(t("draft.queued", { title: draft.title }), "info");
     }, (err) => {
-      if (err.status === 409) { button.textContent = "Already an article draft"; return; }
+      if (err.status === 409) { button.textContent = t("draft.already"); return; }
       button.disabled = false; toast(err.message || String(err));
     });
   });

@@ -1,6 +1,7 @@
 /* The label step's keyboard state, apart from the DOM so tests/frontend can check it: which
  * tickets are offered a label, the intents matching what is typed, the highlighted one and
  * the window of intents shown around it, and the label's request body. */
+import { t } from "./i18n.js";
 
 // Tickets that were never with the bot have nothing to teach it.
 export const NEVER_WITH_BOT = ["agent_opened", "email"];
@@ -49,7 +50,7 @@ export function startsTypeahead(e) {
 /* The request body, or {error} when there is nothing to save. */
 export function labelBody(panel, outOfScope, articleValue) {
   const intent = chosen(panel);
-  if (!outOfScope && !intent) return { error: "Pick an intent, or press O for out of scope." };
+  if (!outOfScope && !intent) return { error: t("label.pickIntent") };
   return { intent: outOfScope ? null : intent, out_of_scope: outOfScope,
            article_id: articleValue ? Number(articleValue) : null };
 }
@@ -57,6 +58,8 @@ export function labelBody(panel, outOfScope, articleValue) {
 /* "Bot's guess: request_human (72%)". */
 export function guessText(form) {
   const guess = form.predicted_intent;
-  if (!guess) return "The bot had no guess.";
-  return "Bot's guess: " + guess + (form.predicted_confidence != null ? " (" + Math.round(form.predicted_confidence * 100) + "%)" : "");
+  if (!guess) return t("label.noGuess");
+  return form.predicted_confidence != null
+    ? t("label.guessConfidence", { intent: guess, percent: Math.round(form.predicted_confidence * 100) })
+    : t("label.guess", { intent: guess });
 }

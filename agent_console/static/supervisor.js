@@ -2,23 +2,27 @@
  * list with reassignment (where the ticket's `allowed_actions` has "assign"). Re-read when a
  * queue, ticket or presence event arrives. */
 import { api } from "./api.js";
-import { $, el, fill, liveSocket, row, slaBadge, startWithLogin, toast } from "./common.js";
+import { $, el, fill, liveSocket, localePicker, row, slaBadge, startWithLogin, toast } from "./common.js";
 import { allows, can } from "./console_state.js";
-import { formatDuration, humanize } from "./format.js";
+import { formatDuration } from "./format.js";
+import { TIME, dateTime, startLocale, t, valueLabel } from "./i18n.js";
 import { agentOptionText, csatText, loadView, reassignCandidates, reloadsOn } from "./supervisor_state.js";
 
 const AGENT = "/api/v1/agent";
-const state = { overview: null, tickets: [], pending: null };
+const state = { overview: null, tickets: [], pending: null, updatedAt: null };
 
 function start(me) {
-  if (!can(me, "tickets.assign")) {
-    $("supervisor").textContent = "";
-    $("supervisor").appendChild(el("div", "empty card wide", "This page is for supervisors (it needs the permission 'tickets.assign')."));
-    return;
-  }
+  const allowed = can(me, "tickets.assign");
+  localePicker(() => { if (!allowed) forbidden(); else if (state.overview) render(); });
+  if (!allowed) { forbidden(); return; }
   load();
   liveSocket(onEvent, load);
   setInterval(load, 60000);  // waits and SLA time left move on between events
+}
+
+function forbidden() {
+  $("supervisor").textContent = "";
+  $("supervisor").appendChild(el("div", "empty card wide", t("sup.forbidden")));
 }
 
 /* Bursts of events (a busy queue) cost one reload. */
@@ -37,26 +41,27 @@ function load() {
   return Promise.all([overview, tickets]).then((results) => {
     state.overview = results[0];
     state.tickets = results[1];
+    state.updatedAt = new Date();
     render();
-    $("updated").textContent = "Updated " + new Date().toLocaleTimeString();
   }).catch((err) => toast(err.message));
 }
 
 function render() {
   renderTeams(state.overview.teams);
   renderAgents(state.overview.agents);
-  renderTickets("open-tickets", state.tickets, "No open tickets in your teams.");
-  renderTickets("sla-risk", state.overview.sla_risk, "No ticket is near or past its SLA.");
+  renderTickets("open-tickets", state.tickets, t("sup.open.empty"));
+  renderTickets("sla-risk", state.overview.sla_risk, t("sup.risk.empty"));
+  $("updated").textContent = t("sup.updated", { time: dateTime(state.updatedAt, TIME) });
 }
 
 function renderTeams(teams) {
   fill("teams", teams.map((team) => {
-    const tr = row([team.name, humanize(team.assignment_policy), team.queued,
+    const tr = row([team.name, valueLabel("policy", team.assignment_policy), team.queued,
       team.longest_wait_seconds ? formatDuration(team.longest_wait_seconds) : "—", team.online_agents,
       csatText(team.csat_30d)]);
     tr.setAttribute("data-team-id", team.id);
     return tr;
-  }), "No teams.", 5);
+  }), t("sup.teams.empty"), 5);
 }
 
 function loadBar(agent) {
@@ -73,7 +78,7 @@ function loadBar(agent) {
 function statusCell(status) {
   const box = el("span");
   box.appendChild(el("span", "status-dot " + status));
-  box.appendChild(document.createTextNode(status));
+  box.appendChild(document.createTextNode(valueLabel("presence.state", status)));
   return box;
 }
 
@@ -82,22 +87,22 @@ function renderAgents(agents) {
     const tr = row([agent.display_name, statusCell(agent.status), loadBar(agent), csatText(agent.csat_30d)]);
     tr.setAttribute("data-agent-id", agent.id);
     return tr;
-  }), "No agents in your teams.", 4);
+  }), t("sup.agents.empty"), 4);
 }
 
 function reassignControl(ticket) {
   if (!allows(ticket, "assign")) return "—";
   const box = el("span", "inline");
   const picker = el("select");
-  picker.setAttribute("aria-label", "Reassign #" + ticket.id);
-  const none = el("option", null, "Queue (nobody)"); none.value = ""; picker.appendChild(none);
+  picker.setAttribute("aria-label", t("sup.reassign.aria", { id: ticket.id }));
+  const none = el("option", null, t("sup.reassign.nobody")); none.value = ""; picker.appendChild(none);
   reassignCandidates(state.overview.agents, ticket).forEach((agent) => {
     const option = el("option", null, agentOptionText(agent));
     option.value = agent.id;
     if (agent.id === ticket.assignee_id) option.selected = true;
     picker.appendChild(option);
   });
-  const button = el("button", "secondary", "Reassign"); button.type = "button";
+  const button = el("button", "secondary", t("sup.reassign.submit")); button.type = "button";
   button.addEventListener("click", () => {
     button.disabled = true;
     api("POST", AGENT + "/tickets/" + ticket.id + "/assign",
@@ -109,15 +114,15 @@ function reassignControl(ticket) {
 }
 
 function renderTickets(tableId, tickets, emptyText) {
-  fill(tableId, tickets.map((t) => {
-    const link = el("a", null, "#" + t.id + " " + t.subject);
-    link.href = "/console#ticket-" + t.id;
-    const tr = row([link, t.team_name || "—", el("span", "badge " + t.priority, t.priority),
-      el("span", "badge " + t.status, humanize(t.status)), slaBadge(t.sla) || "—",
-      t.assignee_name || "unassigned", reassignControl(t)]);
-    tr.setAttribute("data-ticket-id", t.id);
+  fill(tableId, tickets.map((tk) => {
+    const link = el("a", null, "#" + tk.id + " " + tk.subject);
+    link.href = "/console#ticket-" + tk.id;
+    const tr = row([link, tk.team_name || "—", el("span", "badge " + tk.priority, valueLabel("priority", tk.priority)),
+      el("span", "badge " + tk.status, valueLabel("ticket.status", tk.status)), slaBadge(tk.sla) || "—",
+      tk.assignee_name || t("ticket.unassigned"), reassignControl(tk)]);
+    tr.setAttribute("data-ticket-id", tk.id);
     return tr;
   }), emptyText, 7);
 }
 
-startWithLogin(start);
+startLocale().then(() => startWithLogin(start));

@@ -1,4 +1,5 @@
 /* The supervisor page's decisions, apart from the DOM so tests/frontend can check them. */
+import { t, valueLabel } from "./i18n.js";
 
 /* Live events after which the page re-reads its tables. */
 export const RELOAD_EVENTS = ["queue.changed", "presence.changed", "ticket.updated", "conversation.status"];
@@ -26,5 +27,6 @@ export function reassignCandidates(agents, ticket) {
 }
 
 export function agentOptionText(agent) {
-  return agent.display_name + " (" + agent.status + ", " + agent.load + "/" + (agent.capacity == null ? "\u2014" : agent.capacity) + ")";
+  return t("sup.agentOption", { name: agent.display_name, status: valueLabel("presence.state", agent.status),
+    load: agent.load, capacity: agent.capacity == null ? "\u2014" : agent.capacity });
 }
