@@ -75,6 +75,7 @@ MATRIX: dict[str, Public | Allow] = {
     "PUT /api/v1/conversations/{conversation_id}/contact": public("conversation token"),
     "GET /widget/demo": public("widget demo host page"),
     "GET /widget/widget.js": public("widget script"),
+    "GET /widget/i18n/{name}": public("widget translations; a fixed list"),
     "POST /webhooks/rasa/actions": public("Rasa action protocol; shared secret checked"),
     "POST /internal/events": public("worker/CLI live-event relay; data-dir secret checked"),
     # --- help centre (published articles only)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from conversations import service as conversations
 from conversations.identity import CustomerIdentity, resolve_identity
 from core import realtime
 from core.database import session_scope
-from core.errors import TandemError
+from core.errors import NotFound, TandemError
 from core.realtime import hub
 
 log = logging.getLogger(__name__)
@@ -49,14 +50,32 @@ class TypingThrottle:
         return True
 
 
+# A language tag for the demo page's <html lang> (?lang=zh-CN), which the widget follows.
+DEMO_LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}")
+# The widget's translations (static/i18n/<locale>.json): a fixed list, so no path from the
+# URL reaches the disk.
+CATALOGUES = {name: HERE / "static" / "i18n" / name for name in ("en.json", "zh-CN.json")}
+
+
 @router.get("/widget/demo", response_class=HTMLResponse, include_in_schema=False)
-def demo_page(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "widget_demo.html", {})
+def demo_page(request: Request, lang: str = "en") -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, "widget_demo.html", {"lang": lang if DEMO_LANG.fullmatch(lang) else "en"})
 
 
 @router.get("/widget/widget.js", include_in_schema=False)
 def widget_script() -> FileResponse:
     return FileResponse(HERE / "static" / "widget.js", media_type="text/javascript")
+
+
+@router.get("/widget/i18n/{name}", include_in_schema=False)
+def widget_catalogue(name: str) -> FileResponse:
+    """The widget's words in one language; readable from the host sites it is embedded on."""
+    path = CATALOGUES.get(name)
+    if path is None:
+        raise NotFound(f"no widget catalogue '{name}'")
+    return FileResponse(path, media_type="application/json",
+                        headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-cache"})
 
 
 def _authorize(conversation_id: str, token: str | None, external_id: str | None,

@@ -4,6 +4,10 @@
  * Identity verification: add data-customer-id="<your id for the customer>" and
  * data-customer-signature="<hex HMAC-SHA256 of that id with TANDEM_WIDGET_IDENTITY_SECRET,
  * computed on your server>"; the widget sends both with every request.
+ * Language (English or Simplified Chinese): data-locale="zh-CN" on the script tag, or
+ * window.TandemWidgetOptions = { locale: "zh-CN" } set before it; else the page's
+ * <html lang>; else the browser's languages. Its words come from <tandem>/widget/i18n/<locale>.json;
+ * the conversation is started in that language, so the bot answers in it.
  */
 (function () {
   "use strict";
@@ -11,6 +15,10 @@
   var base = (script && script.getAttribute("data-tandem-url")) || window.location.origin;
   var customerId = script && script.getAttribute("data-customer-id");
   var customerSignature = script && script.getAttribute("data-customer-signature");
+  var options = window.TandemWidgetOptions || {};
+  var SUPPORTED = ["en", "zh-CN"];
+  var locale = chooseLocale();
+  var messages = {};
   var storageKey = "tandem.conversation." + base + (customerId ? "." + customerId : "");
   var state = { id: null, token: null, socket: null, lastId: 0, seen: {}, status: "bot", retry: 0,
                 lastTypingSent: 0, typingTimer: null, queueTimer: null, waiting: false,
@@ -57,37 +65,88 @@
     return node;
   }
 
-  var style = el("style"); style.textContent = css; document.head.appendChild(style);
-  var launcher = el("button", "tdm-launcher");
-  // An inline icon: emoji fonts are not installed everywhere the widget is embedded.
-  launcher.innerHTML = '<svg width="26" height="26" viewBox="0 0 24 24" fill="none" aria-hidden="true">' +
-    '<path d="M4 5h16v11H9l-5 4V5z" stroke="#fff" stroke-width="2" stroke-linejoin="round"/></svg>';
-  launcher.setAttribute("aria-label", "Open chat"); launcher.id = "tandem-launcher";
-  var panel = el("div", "tdm-panel"); panel.id = "tandem-widget";
-  var head = el("div", "tdm-head");
-  head.appendChild(el("b", null, "Northwind Goods support"));
-  head.appendChild(el("small", null, "Our assistant answers first; a person takes over when needed."));
-  var log = el("div", "tdm-log"); log.id = "tandem-log"; log.setAttribute("aria-live", "polite");
-  // A local greeting (not stored): it disappears once the conversation has messages.
-  var welcome = el("div", "tdm-msg tdm-system tdm-welcome",
-    "Hi! Ask about orders, shipping, returns, payments or your account. You can ask for a person at any time.");
-  log.appendChild(welcome);
-  var statusLine = el("div", "tdm-status"); statusLine.id = "tandem-status";
-  var typingLine = el("div", "tdm-typing"); typingLine.id = "tandem-typing"; typingLine.setAttribute("aria-live", "polite");
-  var offline = el("div", "tdm-offline"); offline.id = "tandem-offline"; offline.style.display = "none";
-  var form = el("form", "tdm-form");
-  var input = el("textarea"); input.rows = 2; input.placeholder = "Type your question\u2026";
-  input.id = "tandem-input"; input.maxLength = 4000;
-  var send = el("button", null, "Send"); send.type = "submit"; send.id = "tandem-send";
-  form.appendChild(input); form.appendChild(send);
-  panel.appendChild(head); panel.appendChild(log); panel.appendChild(typingLine); panel.appendChild(statusLine);
-  panel.appendChild(offline); panel.appendChild(form);
-  document.body.appendChild(launcher); document.body.appendChild(panel);
+  /* ---- language: the same rule as the console's (zh, zh-Hans, zh-TW... -> zh-CN; else en) ---- */
 
-  launcher.addEventListener("click", function () {
-    panel.classList.toggle("tdm-open");
-    if (panel.classList.contains("tdm-open")) { ensureConversation(); input.focus(); }
-  });
+  function matchLocale(tag) {
+    if (typeof tag !== "string" || !tag.trim()) return null;
+    var wanted = tag.trim().replace(/_/g, "-").toLowerCase(), language = wanted.split("-")[0];
+    for (var i = 0; i < SUPPORTED.length; i++) if (SUPPORTED[i].toLowerCase() === wanted) return SUPPORTED[i];
+    for (var j = 0; j < SUPPORTED.length; j++) if (SUPPORTED[j].toLowerCase().split("-")[0] === language) return SUPPORTED[j];
+    return null;
+  }
+
+  // The host page's own choice decides (an unsupported one reads in English); without one,
+  // the first of the browser's languages the widget has.
+  function chooseLocale() {
+    var chosen = (script && script.getAttribute("data-locale")) || options.locale || document.documentElement.getAttribute("lang");
+    if (chosen) return matchLocale(chosen) || "en";
+    var languages = (navigator.languages && navigator.languages.length) ? navigator.languages : [navigator.language];
+    for (var i = 0; i < languages.length; i++) { var hit = matchLocale(languages[i]); if (hit) return hit; }
+    return "en";
+  }
+
+  // "{name} is typing…" with {name: "Alex"}; a key the catalogue lacks shows as itself.
+  function t(key, params) {
+    var text = Object.prototype.hasOwnProperty.call(messages, key) ? messages[key] : key;
+    if (!params) return text;
+    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+      return params[name] !== undefined && params[name] !== null ? String(params[name]) : whole;
+    });
+  }
+
+  function fetchCatalogue(tag) {
+    return fetch(base + "/widget/i18n/" + tag + ".json").then(function (r) {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.json();
+    });
+  }
+
+  // The chosen language's words, else English's.
+  function loadMessages() {
+    return fetchCatalogue(locale).catch(function () {
+      if (locale === "en") throw new Error("no catalogue");
+      return fetchCatalogue("en");
+    }).then(function (data) { messages = data || {}; }, function () { messages = {}; });
+  }
+
+  // Drawn once the words are in (loadMessages, at the end of this script).
+  var launcher, panel, log, welcome, statusLine, typingLine, offline, form, input, send;
+  var openWhenReady = false;
+
+  function build() {
+    var style = el("style"); style.textContent = css; document.head.appendChild(style);
+    launcher = el("button", "tdm-launcher");
+    // An inline icon: emoji fonts are not installed everywhere the widget is embedded.
+    launcher.innerHTML = '<svg width="26" height="26" viewBox="0 0 24 24" fill="none" aria-hidden="true">' +
+      '<path d="M4 5h16v11H9l-5 4V5z" stroke="#fff" stroke-width="2" stroke-linejoin="round"/></svg>';
+    launcher.setAttribute("aria-label", t("launcher.open")); launcher.id = "tandem-launcher";
+    panel = el("div", "tdm-panel"); panel.id = "tandem-widget"; panel.lang = locale;
+    var head = el("div", "tdm-head");
+    head.appendChild(el("b", null, t("head.title")));
+    head.appendChild(el("small", null, t("head.subtitle")));
+    log = el("div", "tdm-log"); log.id = "tandem-log"; log.setAttribute("aria-live", "polite");
+    // A local greeting (not stored): it disappears once the conversation has messages.
+    welcome = el("div", "tdm-msg tdm-system tdm-welcome", t("welcome"));
+    log.appendChild(welcome);
+    statusLine = el("div", "tdm-status"); statusLine.id = "tandem-status";
+    typingLine = el("div", "tdm-typing"); typingLine.id = "tandem-typing"; typingLine.setAttribute("aria-live", "polite");
+    offline = el("div", "tdm-offline"); offline.id = "tandem-offline"; offline.style.display = "none";
+    form = el("form", "tdm-form");
+    input = el("textarea"); input.rows = 2; input.placeholder = t("input.placeholder");
+    input.id = "tandem-input"; input.maxLength = 4000;
+    send = el("button", null, t("send")); send.type = "submit"; send.id = "tandem-send";
+    form.appendChild(input); form.appendChild(send);
+    panel.appendChild(head); panel.appendChild(log); panel.appendChild(typingLine); panel.appendChild(statusLine);
+    panel.appendChild(offline); panel.appendChild(form);
+    document.body.appendChild(launcher); document.body.appendChild(panel);
+
+    launcher.addEventListener("click", function () {
+      panel.classList.toggle("tdm-open");
+      if (panel.classList.contains("tdm-open")) { ensureConversation(); input.focus(); }
+    });
+    bindForm();
+    if (openWhenReady) launcher.click();
+  }
 
   function setStatus(text) { statusLine.textContent = text || ""; }
 
@@ -99,14 +158,14 @@
     var node = el("div", "tdm-msg tdm-" + message.sender_type);
     node.setAttribute("data-sender", message.sender_type);
     if (message.sender_type === "agent") {
-      node.appendChild(el("span", "tdm-who", (message.meta && message.meta.agent_name) || "Support agent"));
+      node.appendChild(el("span", "tdm-who", (message.meta && message.meta.agent_name) || t("who.agent")));
     } else if (message.sender_type === "bot") {
-      node.appendChild(el("span", "tdm-who", "Assistant"));
+      node.appendChild(el("span", "tdm-who", t("who.bot")));
     }
     node.appendChild(document.createTextNode(message.text));
     var article = message.meta && message.meta.article;
     if (article && article.url) {
-      var link = el("a", null, "Read: " + article.title);
+      var link = el("a", null, t("article.read", { title: article.title }));
       link.href = base + article.url; link.target = "_blank"; link.rel = "noopener";
       node.appendChild(el("br")); node.appendChild(link);
     }
@@ -124,8 +183,8 @@
     if (!status) return;
     var changed = state.status !== status;
     state.status = status;
-    if (status === "human") { if (changed) setStatus("Connecting you to a support agent\u2026"); }  // refreshQueue says more
-    else if (status === "resolved") setStatus("This conversation was resolved. Write again any time.");
+    if (status === "human") { if (changed) setStatus(t("status.connecting")); }  // refreshQueue says more
+    else if (status === "resolved") setStatus(t("status.resolved"));
     else setStatus("");
     if (changed || status !== "human") refreshQueue();
   }
@@ -134,7 +193,7 @@
 
   function showTyping(name) {
     clearTimeout(state.typingTimer);
-    typingLine.textContent = name ? name + " is typing\u2026" : "";
+    typingLine.textContent = name ? t("typing", { name: name }) : "";
     if (name) state.typingTimer = setTimeout(function () { typingLine.textContent = ""; }, TYPING_SHOWN_MS);
   }
 
@@ -159,34 +218,36 @@
       if (away) {
         setStatus("");  // the offline notice says how we follow up
       } else if (q.position !== null && q.position !== undefined) {
-        var wait = q.eta_seconds ? " \u2014 about " + Math.max(1, Math.round(q.eta_seconds / 60)) + " min" : "";
-        setStatus("You are number " + q.position + " in the queue" + wait + ". A support agent will be with you soon.");
+        setStatus(q.eta_seconds
+          ? t("queue.positionWait", { position: q.position, minutes: Math.max(1, Math.round(q.eta_seconds / 60)) })
+          : t("queue.position", { position: q.position }));
       } else {
-        setStatus("A support agent has this conversation.");
+        setStatus(t("queue.assigned"));
       }
       showOffline(q, away);
-    }, function () { setStatus("A support agent will answer here."); });
+    }, function () { setStatus(t("queue.unknown")); });
   }
 
   function showOffline(q, away) {
     offline.textContent = "";
     offline.style.display = away ? "" : "none";
     if (!away) return;
-    var when = q.next_open_at ? " We are back " + new Date(q.next_open_at).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" }) + "." : "";
+    // When the team is back, in the customer's language and the browser's time zone.
+    var when = q.next_open_at ? new Date(q.next_open_at).toLocaleString(locale, { weekday: "short", hour: "2-digit", minute: "2-digit" }) : null;
     if (q.email_known) {
-      offline.appendChild(document.createTextNode("Nobody is available right now." + when + " We will answer by e-mail."));
+      offline.appendChild(document.createTextNode(when ? t("offline.byEmailBack", { time: when }) : t("offline.byEmail")));
       return;
     }
-    offline.appendChild(document.createTextNode("Nobody is available right now." + when + " Leave your e-mail and we will reply there."));
+    offline.appendChild(document.createTextNode(when ? t("offline.leaveEmailBack", { time: when }) : t("offline.leaveEmail")));
     var contact = el("form"); contact.id = "tandem-contact";
-    var email = el("input"); email.type = "email"; email.required = true; email.placeholder = "you@example.com"; email.id = "tandem-email";
-    var save = el("button", null, "Send"); save.type = "submit";
+    var email = el("input"); email.type = "email"; email.required = true; email.placeholder = t("email.placeholder"); email.id = "tandem-email";
+    var save = el("button", null, t("send")); save.type = "submit";
     contact.appendChild(email); contact.appendChild(save);
     contact.addEventListener("submit", function (e) {
       e.preventDefault();
       api("PUT", "/api/v1/conversations/" + state.id + "/contact", { email: email.value.trim() })
-        .then(function () { offline.textContent = "Thanks! We will reply to " + email.value.trim() + "."; })
-        .catch(function (err) { setStatus("Not saved: " + err.message); });
+        .then(function () { offline.textContent = t("contact.thanks", { email: email.value.trim() }); })
+        .catch(function (err) { setStatus(t("error.notSaved", { error: err.message })); });
     });
     offline.appendChild(contact);
   }
@@ -203,7 +264,7 @@
     rated.push(ticketId); localStorage.setItem(ratedKey(), JSON.stringify(rated));
   }
 
-  function thanks(box) { box.textContent = ""; box.appendChild(el("div", "tdm-thanks", "Thanks for your rating!")); }
+  function thanks(box) { box.textContent = ""; box.appendChild(el("div", "tdm-thanks", t("csat.thanks"))); }
 
   function ratingPrompt(ticketId) {
     var box = el("div", "tdm-csat"); box.setAttribute("data-ticket-id", ticketId);
@@ -211,13 +272,13 @@
     var chosen = 0, stars = el("div", "tdm-stars"), buttons = [];
     for (var score = 1; score <= 5; score++) {
       var star = el("button", "tdm-star", "\u2605"); star.type = "button";
-      star.setAttribute("data-score", score); star.setAttribute("aria-label", score + " of 5");
+      star.setAttribute("data-score", score); star.setAttribute("aria-label", t("csat.star", { score: score }));
       star.addEventListener("click", pick(score));
       buttons.push(star); stars.appendChild(star);
     }
-    var comment = el("textarea"); comment.rows = 2; comment.maxLength = 2000; comment.placeholder = "Anything to add? (optional)";
+    var comment = el("textarea"); comment.rows = 2; comment.maxLength = 2000; comment.placeholder = t("csat.comment");
     comment.className = "tdm-comment";
-    var submit = el("button", "tdm-rate", "Send rating"); submit.type = "button"; submit.disabled = true;
+    var submit = el("button", "tdm-rate", t("csat.send")); submit.type = "button"; submit.disabled = true;
     submit.addEventListener("click", function () {
       submit.disabled = true;
       var body = { score: chosen };
@@ -226,7 +287,7 @@
         .then(function () { rememberRated(ticketId); thanks(box); })
         .catch(function (err) {
           if (err.status === 409) { rememberRated(ticketId); thanks(box); return; }  // rated already
-          submit.disabled = false; setStatus("Rating not sent: " + err.message);
+          submit.disabled = false; setStatus(t("error.ratingNotSent", { error: err.message }));
         });
     });
     box.appendChild(stars); box.appendChild(comment); box.appendChild(submit);
@@ -248,10 +309,10 @@
 
   function answerRating(message, question) {
     var box = el("div", "tdm-kb-rate"); box.setAttribute("data-message-id", message.id);
-    if (kbRated().indexOf(message.id) >= 0) { box.textContent = "Thanks for telling us."; return box; }
-    box.appendChild(document.createTextNode("Did this answer your question?"));
-    var yes = el("button", "tdm-helpful", "Helpful"); yes.type = "button";
-    var no = el("button", "tdm-not-helpful", "Not helpful"); no.type = "button";
+    if (kbRated().indexOf(message.id) >= 0) { box.textContent = t("kb.thanked"); return box; }
+    box.appendChild(document.createTextNode(t("kb.question")));
+    var yes = el("button", "tdm-helpful", t("kb.helpful")); yes.type = "button";
+    var no = el("button", "tdm-not-helpful", t("kb.notHelpful")); no.type = "button";
     box.appendChild(yes); box.appendChild(no);
     var article = message.meta.article || {};
     function rate(helpful, comment) {
@@ -259,17 +320,17 @@
       if (comment) body.comment = comment;
       return api("POST", "/api/v1/conversations/" + state.id + "/ratings", body).then(function () {
         var rated = kbRated(); rated.push(message.id); localStorage.setItem(kbRatedKey(), JSON.stringify(rated));
-        box.textContent = helpful ? "Glad it helped." : "Thanks: we'll use this to improve our answers.";
-      }, function (err) { setStatus("Not sent: " + err.message); throw err; });
+        box.textContent = helpful ? t("kb.glad") : t("kb.thanks");
+      }, function (err) { setStatus(t("error.notSent", { error: err.message })); throw err; });
     }
     yes.addEventListener("click", function () { yes.disabled = no.disabled = true; rate(true).catch(function () { yes.disabled = no.disabled = false; }); });
     no.addEventListener("click", function () {
       yes.disabled = no.disabled = true;
       // The not-helpful rating waits for an optional word on what was missing.
       var missing = el("form", "tdm-kb-missing");
-      var word = el("input"); word.maxLength = 500; word.placeholder = "What was missing? (optional)";
-      word.className = "tdm-kb-comment"; word.setAttribute("aria-label", "What was missing (optional)");
-      var go = el("button", "tdm-kb-send", "Send"); go.type = "submit";
+      var word = el("input"); word.maxLength = 500; word.placeholder = t("kb.missing.placeholder");
+      word.className = "tdm-kb-comment"; word.setAttribute("aria-label", t("kb.missing.label"));
+      var go = el("button", "tdm-kb-send", t("send")); go.type = "submit";
       missing.appendChild(word); missing.appendChild(go); box.appendChild(missing);
       missing.addEventListener("submit", function (e) {
         e.preventDefault(); go.disabled = true;
@@ -290,7 +351,7 @@
         // A proxy's error page is not JSON: keep the status, not the parse error.
         return r.json().catch(function () { return {}; }).then(function (data) {
           if (!r.ok) {
-            var err = new Error(data.message || ("HTTP " + r.status));
+            var err = new Error(data.message || t("error.http", { status: r.status }));
             err.status = r.status; err.retryAfter = r.headers.get("Retry-After");
             throw err;
           }
@@ -311,7 +372,7 @@
       var seconds = parseFloat(err.retryAfter);
       var delay = (seconds >= 0 ? seconds * 1000 : 1000 * Math.pow(2, attempt - 1));
       delay = Math.min(30000, delay) * (0.8 + 0.4 * Math.random());  // spread a crowd's retries
-      setStatus("Sending…");
+      setStatus(t("status.sending"));
       return new Promise(function (resolve) { setTimeout(resolve, delay); })
         .then(function () { return sendWithRetry(path, body, attempt + 1); });
     });
@@ -325,7 +386,7 @@
       state.id = saved.id; state.token = saved.token;
       return catchUp().then(connect, function () { localStorage.removeItem(storageKey); state.id = null; state.token = null; return ensureConversation(); });
     }
-    var start = { channel: "widget" };
+    var start = { channel: "widget", locale: locale };
     if (customerId) { start.external_id = customerId; start.identity_signature = customerSignature; }
     return api("POST", "/api/v1/conversations", start).then(function (c) {
       state.id = c.id; state.token = c.token;
@@ -351,7 +412,7 @@
       if (event.type === "message.created") { render(event.message); showConversationStatus(event.conversation_status); }
       else if (event.type === "conversation.status") showConversationStatus(event.status);
       else if (event.type === "queue.changed") refreshQueue();
-      else if (event.type === "typing" && event.sender_type === "agent") showTyping(event.name || "Support agent");
+      else if (event.type === "typing" && event.sender_type === "agent") showTyping(event.name || t("who.agent"));
       else if (event.type === "error") setStatus(event.message);
       else if (event.type === "ack") { send.disabled = false; }
     };
@@ -368,27 +429,37 @@
     return "c-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10);
   }
 
-  form.addEventListener("submit", function (e) {
-    e.preventDefault();
-    var text = input.value.trim();
-    if (!text) return;
-    input.value = "";
-    var clientId = newClientId();
-    ensureConversation().then(function () {
-      if (state.socket && state.socket.readyState === WebSocket.OPEN) {
-        state.socket.send(JSON.stringify({ type: "message", text: text, client_message_id: clientId }));
-      } else {
-        // REST fallback, retried with the same idempotency key (stored once).
-        sendWithRetry("/api/v1/conversations/" + state.id + "/messages", { text: text, client_message_id: clientId })
-          .then(function (turn) { setStatus(""); render(turn.message); turn.replies.forEach(render); showConversationStatus(turn.conversation_status); })
-          .catch(function (err) { setStatus("Not sent: " + err.message); });
-      }
+  function bindForm() {
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var text = input.value.trim();
+      if (!text) return;
+      input.value = "";
+      var clientId = newClientId();
+      ensureConversation().then(function () {
+        if (state.socket && state.socket.readyState === WebSocket.OPEN) {
+          state.socket.send(JSON.stringify({ type: "message", text: text, client_message_id: clientId }));
+        } else {
+          // REST fallback, retried with the same idempotency key (stored once).
+          sendWithRetry("/api/v1/conversations/" + state.id + "/messages", { text: text, client_message_id: clientId })
+            .then(function (turn) { setStatus(""); render(turn.message); turn.replies.forEach(render); showConversationStatus(turn.conversation_status); })
+            .catch(function (err) { setStatus(t("error.notSent", { error: err.message })); });
+        }
+      });
     });
-  });
-  input.addEventListener("input", sendTyping);
-  input.addEventListener("keydown", function (e) {
-    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
-  });
+    input.addEventListener("input", sendTyping);
+    input.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
+    });
+  }
 
-  window.TandemWidget = { open: function () { if (!panel.classList.contains("tdm-open")) launcher.click(); } };
+  window.TandemWidget = {
+    locale: locale,
+    // Before the widget is drawn, it opens as soon as it is.
+    open: function () {
+      if (!panel) { openWhenReady = true; return; }
+      if (!panel.classList.contains("tdm-open")) launcher.click();
+    }
+  };
+  loadMessages().then(build);
 })();
