@@ -170,24 +170,32 @@ def nlu() -> None:
               help="Assumed share of messages the bot was not built for")
 @click.option("--folds", default=10, show_default=True, type=int)
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
-              help="Thresholds file to write; default: bot/handoff_thresholds.yml")
+              help="Thresholds file to write; default: the encoder's (bot/handoff_thresholds"
+              ".yml for all-MiniLM-L6-v2, bot/handoff_thresholds.<encoder>.yml for another)")
+@click.option("--encoder", type=click.Choice(["all-MiniLM-L6-v2", "multilingual-e5-small"]),
+              default=None, help="Sentence encoder; default: the English one "
+              "(TANDEM_EMBEDDING_MODEL)")
 def nlu_calibrate(data_path: str | None, max_wrong_answer_rate: float, oos_share: float,
-                  folds: int, out_path: str | None) -> None:
+                  folds: int, out_path: str | None, encoder: str | None) -> None:
     """Calibrate thresholds by cross-validation on training data; write the bot's config."""
     from pathlib import Path
 
-    from bot.actions.intents import NLU_DATA
+    from bot.actions.intents import NLU_DATA, thresholds_file_for
     from nlu.calibration import calibrate, write_thresholds
+    from nlu.classifier import clean_texts
+    from nlu.encoders import get_encoder
     from nlu.evaluation import load_dataset
-    from nlu.handoff_policy import thresholds_file
 
     path = Path(data_path) if data_path else NLU_DATA
+    name = encoder or get_settings().embedding_model
     try:
         data = load_dataset(path)
-        result = calibrate(data.texts, data.labels, max_wrong_answer_rate, oos_share, folds)
+        embeddings = get_encoder(name).encode(clean_texts(data.texts))
+        result = calibrate(data.texts, data.labels, max_wrong_answer_rate, oos_share, folds,
+                           embeddings=embeddings)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    written = write_thresholds(result, Path(out_path) if out_path else thresholds_file(),
+    written = write_thresholds(result, Path(out_path) if out_path else thresholds_file_for(name),
                                source=str(path))
     click.echo(json.dumps(result.as_dict(), indent=2))
     click.echo(f"thresholds written to {written}")

@@ -40,14 +40,16 @@ def model_path(models_dir: Path | None = None, project: Path = RASA_PROJECT) -> 
 
 
 def train_intent_classifier() -> Path:
-    """The platform's intent classifier for the same NLU data (bot/actions/intents.py).
+    """The platform's intent classifiers for the same NLU data (bot/actions/intents.py), one
+    per encoder the languages need; returns the English one's file.
 
     Trained here, next to the Rasa model, so the first customer message does not wait for it.
     """
     from bot.actions.intents import default_classifier, model_file
 
-    default_classifier()
-    return model_file()
+    for name in get_settings().encoders:
+        default_classifier(name)
+    return model_file(encoder=get_settings().embedding_model)
 
 
 def train(force: bool = False, models_dir: Path | None = None) -> tuple[Path, bool]:

@@ -11,11 +11,15 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+EncoderName = Literal["all-MiniLM-L6-v2", "multilingual-e5-small"]
 
 
 def _default_model_dir() -> str:
@@ -86,6 +90,16 @@ class Settings(BaseSettings):
     rasa_lock_store_url: str = ""
     models_dir_override: Path | None = Field(default=None, alias="TANDEM_MODELS_DIR")
 
+    # The languages the bot answers in (comma-separated locale tags; the first is the default
+    # for a conversation nothing else decides). A message clearly in another language is
+    # handed off with reason `language` (docs/languages.md).
+    languages: str = "en,zh-CN"
+    # Sentence encoders (nlu/encoders.py): `embedding_model` for English, which measured best
+    # with all-MiniLM-L6-v2, and `multilingual_embedding_model` for every other language.
+    # Setting both to multilingual-e5-small gives one index and one classifier for all.
+    embedding_model: EncoderName = "all-MiniLM-L6-v2"
+    multilingual_embedding_model: EncoderName = "multilingual-e5-small"
+    # Where all-MiniLM-L6-v2 is loaded from (another sentence-transformers model may stand in).
     embedding_model_dir: str = Field(default_factory=_default_model_dir)
     kb_index_dir: Path | None = None
     # The calibrated answer / hand-off thresholds (`tandem nlu calibrate` writes them) while no
@@ -266,6 +280,35 @@ class Settings(BaseSettings):
     def index_dir(self) -> Path:
         assert self.kb_index_dir is not None
         return self.kb_index_dir
+
+    @property
+    def supported_languages(self) -> tuple[str, ...]:
+        return tuple(tag.strip() for tag in self.languages.split(",") if tag.strip()) or ("en",)
+
+    @property
+    def default_language(self) -> str:
+        return self.supported_languages[0]
+
+    def encoder_for(self, locale: str | None) -> EncoderName:
+        """English (and an unknown locale) uses `embedding_model`; any other language the
+        multilingual one."""
+        if not locale or locale.split("-")[0].lower() == "en":
+            return self.embedding_model
+        return self.multilingual_embedding_model
+
+    @property
+    def encoders(self) -> tuple[EncoderName, ...]:
+        """The encoders the configured languages need, the English one first: one search
+        index (and one intent classifier) each."""
+        names = [self.encoder_for(tag) for tag in ("en", *self.supported_languages)]
+        return tuple(dict.fromkeys(names))
+
+    def index_dir_for(self, encoder: str) -> Path:
+        """The English encoder's index lives in `index_dir`; another encoder's inside it (so
+        backups and the erasure scan cover every index)."""
+        if encoder == self.embedding_model:
+            return self.index_dir
+        return self.index_dir / "encoders" / encoder
 
 
 @lru_cache

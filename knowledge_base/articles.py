@@ -33,6 +33,7 @@ def parse_markdown_article(path: Path) -> dict[str, Any]:
         "category": meta["category"],
         "tags": list(meta.get("tags") or []),
         "locale": meta.get("locale") or "en",
+        "translation_group": meta.get("translation_group") or None,
         "alternative_questions": list(meta.get("alternative_questions") or []),
         "body": body.strip(),
     }
@@ -60,7 +61,8 @@ def upsert_published(session: Session, data: dict[str, Any]) -> Article:
 
 
 def load_demo_articles(session: Session) -> int:
-    paths = sorted(DEMO_ARTICLES_DIR.glob("*.md"))
+    """English articles at the top, their translations in a folder per locale (zh-CN/)."""
+    paths = sorted(DEMO_ARTICLES_DIR.rglob("*.md"))
     for path in paths:
         upsert_published(session, parse_markdown_article(path))
     return len(paths)

@@ -54,7 +54,11 @@ class ArticleBody(BaseModel):
     slug: str = Field(default="", max_length=120,
                       description="Lowercase words joined by hyphens; blank: from the title")
     tags: list[str] = Field(default_factory=list, max_length=50)
-    locale: str = Field(default="en", max_length=10, description="e.g. `en` or `en-GB`")
+    locale: str = Field(default="en", max_length=10, description="e.g. `en`, `zh-CN`")
+    translation_group: str | None = Field(
+        default=None, max_length=120,
+        description="The slug of the article this one translates (the same article in "
+                    "another locale); blank: none")
     alternative_questions: list[str] = Field(
         default_factory=list, max_length=200,
         description="Other ways customers ask the question the article answers")

@@ -21,7 +21,7 @@ import numpy as np
 
 from nlu.encoders import Vectors
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: entries carry the article's translation group
 INDEX_FILE = "index.faiss"
 ENTRIES_FILE = "entries.json"
 MANIFEST_FILE = "manifest.json"
@@ -48,6 +48,7 @@ class IndexEntry:
     text: str
     display: str
     id: int = -1  # the chunk id in the FAISS id map
+    group: str = ""  # the article's translation group: the same article in other locales
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,11 @@
-"""Build and maintain the search index from the published articles in the database:
+"""Build and maintain the search indexes from the published articles in the database:
 full rebuilds (`tandem kb reindex`), incremental per-article updates (publish / archive),
-and a drift check between the index and the database (`tandem kb check`)."""
+and a drift check between the indexes and the database (`tandem kb check`).
+
+There is one index per encoder the configured languages need (Settings.encoders): every
+article in every locale is in each, so a Chinese question can find an English article when
+no Chinese one answers it. The English encoder's index is the primary one (the question
+classifier, the health check and the editors' tools read it)."""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,7 +30,7 @@ from knowledge_base.index import (
     write_lock,
 )
 from knowledge_base.models import Article, ArticleStatus
-from nlu.encoders import SentenceEncoder, get_encoder
+from nlu.encoders import Encoder, get_encoder
 
 REBUILD_ABOVE_DRIFT = 50
 
@@ -38,7 +45,8 @@ def published_articles(session: Session) -> list[Article]:
 
 def _article_digest(a: Article) -> str:
     return json.dumps(
-        [a.id, a.slug, a.title, a.body, a.category, a.locale, a.alternative_questions],
+        [a.id, a.slug, a.title, a.body, a.category, a.locale, a.alternative_questions,
+         a.group],
         sort_keys=True)
 
 
@@ -56,18 +64,30 @@ def article_entries(article: Article, max_chars: int) -> list[IndexEntry]:
             article_id=article.id, slug=article.slug, title=article.title,
             category=article.category, locale=article.locale, kind=chunk.kind,
             text=chunk.text, display=chunk.display, id=chunk_id(article.id, n),
+            group=article.group,
         )
         for n, chunk in enumerate(chunk_article(
             article.title, article.body, list(article.alternative_questions), max_chars))
     ]
 
 
+def encode_entries(encoder: Encoder, entries: list[IndexEntry]) -> npt.NDArray[np.float32]:
+    """Passages as E5 passages; titles and questions as queries (they are matched against
+    customer questions phrased the same way)."""
+    vectors = np.zeros((len(entries), encoder.dimension), dtype=np.float32)
+    for role in ("query", "passage"):
+        rows = [n for n, e in enumerate(entries) if (e.kind == "passage") == (role == "passage")]
+        if rows:
+            vectors[rows] = encoder.encode([entries[n].text for n in rows], role=role)
+    return vectors
+
+
 def build_index(
-    articles: list[Article], encoder: SentenceEncoder, max_chars: int
+    articles: list[Article], encoder: Encoder, max_chars: int
 ) -> VectorIndex:
     settings = get_settings()
     entries = [e for article in articles for e in article_entries(article, max_chars)]
-    vectors = encoder.encode([e.text for e in entries])
+    vectors = encode_entries(encoder, entries)
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         model=encoder.name,
@@ -82,43 +102,60 @@ def build_index(
 
 
 def rebuild_index(session: Session) -> Manifest:
+    """Rebuild every index; returns the primary one's manifest."""
     settings = get_settings()
-    with write_lock(settings.index_dir):
-        index = build_index(published_articles(session), get_encoder(),
-                            settings.kb_chunk_max_chars)
-        index.save(settings.index_dir)
-    return index.manifest
+    articles = published_articles(session)
+    manifests = []
+    for name in settings.encoders:
+        directory = settings.index_dir_for(name)
+        with write_lock(directory):
+            index = build_index(articles, get_encoder(name), settings.kb_chunk_max_chars)
+            index.save(directory)
+        manifests.append(index.manifest)
+    return manifests[0]
 
 
-def _load_current() -> VectorIndex | None:
+def _load_current(encoder: str | None = None) -> VectorIndex | None:
+    settings = get_settings()
+    name = encoder or settings.embedding_model
     try:
-        return VectorIndex.load(get_settings().index_dir)
+        index = VectorIndex.load(settings.index_dir_for(name))
     except (FileNotFoundError, ValueError):
         return None  # no index yet, or an old format: only a full rebuild can help
+    if index.manifest.model != get_encoder(name).name:
+        return None  # built by another encoder (the setting changed): rebuild it
+    return index
 
 
 def sync_article(session: Session, article_id: int) -> str:
-    """Bring one article's chunks in the index in line with the database: add or replace
+    """Bring one article's chunks in every index in line with the database: add or replace
     them if it is published, remove them otherwise. Re-encodes only this article."""
     settings = get_settings()
-    encoder = get_encoder()
-    with write_lock(settings.index_dir):
-        index = _load_current()
-        if index is None or index.manifest.model != encoder.name:
+    outcomes = [_sync_one(session, article_id, name) for name in settings.encoders]
+    return "; ".join(dict.fromkeys(outcomes))
+
+
+def _sync_one(session: Session, article_id: int, name: str) -> str:
+    settings = get_settings()
+    encoder = get_encoder(name)
+    directory = settings.index_dir_for(name)
+    with write_lock(directory):
+        index = _load_current(name)
+        if index is None:
             index = build_index(published_articles(session), encoder,
                                 settings.kb_chunk_max_chars)
-            index.save(settings.index_dir)
+            index.save(directory)
             return "rebuilt"
         article = session.get(Article, article_id)
         removed = index.remove_article(article_id)
         added = 0
         if article is not None and article.status == ArticleStatus.PUBLISHED:
             entries = article_entries(article, settings.kb_chunk_max_chars)
-            index.add(encoder.encode([e.text for e in entries]), entries)
+            index.add(encode_entries(encoder, entries), entries)
             added = len(entries)
         index.set_fingerprint(fingerprint(published_articles(session), encoder.name),
                               datetime.now(UTC).isoformat())
-        index.save(settings.index_dir)
+        index.save(directory)
     return f"removed {removed}, added {added}"
 
 
@@ -139,10 +176,12 @@ class Drift:
 
 
 def check(session: Session) -> Drift:
+    """Drift of the primary index, or of another encoder's index when that one is missing
+    or built by another encoder (then it needs a rebuild too)."""
     settings = get_settings()
     index = _load_current()
     published = {a.id: a for a in published_articles(session)}
-    if index is None:
+    if index is None or any(_load_current(name) is None for name in settings.encoders[1:]):
         return Drift(sorted(published), [], [], index_present=False)
     indexed: dict[int, list[IndexEntry]] = {}
     for entry in index.entries.values():
@@ -180,19 +219,24 @@ def reconcile(session: Session) -> Drift:
 
 def _rewrite_manifest(session: Session) -> None:
     settings = get_settings()
-    with write_lock(settings.index_dir):
-        index = _load_current()
-        if index is None:
-            return
-        index.set_fingerprint(fingerprint(published_articles(session), index.manifest.model),
-                              datetime.now(UTC).isoformat())
-        index.save(settings.index_dir)
+    for name in settings.encoders:
+        directory = settings.index_dir_for(name)
+        with write_lock(directory):
+            index = _load_current(name)
+            if index is None:
+                continue
+            index.set_fingerprint(
+                fingerprint(published_articles(session), index.manifest.model),
+                datetime.now(UTC).isoformat())
+            index.save(directory)
 
 
 def index_is_current(session: Session) -> bool:
-    index = _load_current()
-    if index is None:
-        return False
-    return index.manifest.fingerprint == fingerprint(
-        published_articles(session), index.manifest.model
-    )
+    """Every index exists, was built by its configured encoder and matches the articles."""
+    published = published_articles(session)
+    for name in get_settings().encoders:
+        index = _load_current(name)
+        if index is None or index.manifest.fingerprint != fingerprint(
+                published, index.manifest.model):
+            return False
+    return True

@@ -1,6 +1,10 @@
 """BM25 over the indexed chunk texts (bm25s). Built from the texts in the index sidecar,
 so it always matches the dense index; building it only tokenizes (no model), which is why
-it is rebuilt on load rather than persisted."""
+it is rebuilt on load rather than persisted.
+
+Chinese is written without spaces: runs of Han characters are segmented into words
+(nlu.language.segment, jieba) before BM25 sees them.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,23 @@ import logging
 
 import bm25s
 import numpy as np
+from bm25s.stopwords import STOPWORDS_EN
 
-STOPWORDS = "en"
+from nlu.language import segment
+
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
+# Words of two or more letters, or a single Han character (寄, 退: whole words in Chinese).
+TOKEN_PATTERN = r"(?u)\b\w\w+\b|[\u3400-\u9fff\uf900-\ufaff]"  # noqa: S105 - a regex
+STOPWORDS_ZH = ("的", "了", "吗", "呢", "吧", "啊", "是", "我", "你", "我们", "你们", "在", "和",
+                "要", "想", "请", "问", "请问", "一下", "怎么", "什么", "可以", "能", "有", "没有",
+                "这个", "那个", "就", "都", "也", "还", "把", "被", "对", "给", "么", "嗎")
+STOPWORDS = [*STOPWORDS_EN, *STOPWORDS_ZH]
 
-def _tokenize(texts: list[str]) -> bm25s.tokenization.Tokenized:
-    return bm25s.tokenize(texts, stopwords=STOPWORDS, show_progress=False)
+
+def _tokenize(texts: list[str], **options: object) -> object:
+    return bm25s.tokenize([segment(t) for t in texts], stopwords=STOPWORDS,
+                          token_pattern=TOKEN_PATTERN, show_progress=False, **options)
 
 
 class LexicalIndex:
@@ -29,8 +43,7 @@ class LexicalIndex:
         """(chunk id, BM25 score) for the best k chunks with a positive score."""
         if self._bm25 is None:
             return []
-        tokens = bm25s.tokenize([query], stopwords=STOPWORDS, return_ids=False,
-                                show_progress=False)[0]
+        tokens = _tokenize([query], return_ids=False)[0]  # type: ignore[index]
         if not tokens:
             return []
         scores = self._bm25.get_scores(tokens)

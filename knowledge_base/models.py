@@ -33,6 +33,10 @@ class Article(Base):
     category: Mapped[str] = mapped_column(String(60), index=True)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     locale: Mapped[str] = mapped_column(String(10), default="en")
+    # The same article in other locales shares a translation group (by default the slug of
+    # the article it translates; an article on its own is a group of one).
+    translation_group: Mapped[str | None] = mapped_column(String(120), nullable=True,
+                                                          index=True)
     alternative_questions: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(20), default=ArticleStatus.DRAFT, index=True)
     version: Mapped[int] = mapped_column(default=1)
@@ -47,6 +51,10 @@ class Article(Base):
     # so editors can filter the drafts that came from agents.
     origin: Mapped[str] = mapped_column(String(20), default=ArticleOrigin.EDITOR,
                                         server_default=ArticleOrigin.EDITOR, index=True)
+
+    @property
+    def group(self) -> str:
+        return self.translation_group or self.slug
 
 
 class ArticleVersion(Base):

@@ -6,6 +6,7 @@ matched."""
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,7 +17,8 @@ from knowledge_base import ranking
 from knowledge_base.index import IndexEntry, IndexHolder, VectorIndex
 from knowledge_base.lexical import LexicalIndex
 from knowledge_base.question_classifier import ClassifierHolder, QuestionClassifier
-from nlu.encoders import Vectors, get_encoder
+from nlu.encoders import Encoder, Vectors, get_encoder
+from nlu.language import segment
 
 log = logging.getLogger(__name__)
 CANDIDATE_CHUNKS = 100
@@ -37,6 +39,7 @@ class ArticleHit:
     rank_score: float = 0.0  # the fused score results are ordered by
     lexical_terms: tuple[str, ...] = ()  # query words also found in the article's best chunk
     locale: str = "en"
+    group: str = ""  # the article's translation group
 
     @property
     def why(self) -> str:
@@ -47,8 +50,14 @@ class ArticleHit:
 
 
 @lru_cache
-def get_index_holder() -> IndexHolder:
-    return IndexHolder(get_settings().index_dir)
+def _holder(directory: Path) -> IndexHolder:
+    return IndexHolder(directory)
+
+
+def get_index_holder(encoder: str | None = None) -> IndexHolder:
+    """The loaded index of an encoder (default: the English one, the primary index)."""
+    settings = get_settings()
+    return _holder(settings.index_dir_for(encoder or settings.embedding_model))
 
 
 @lru_cache
@@ -81,8 +90,14 @@ def lexical_for(index: VectorIndex) -> LexicalIndex:
         return _lexical_cache[0][1]
 
 
+_PUNCTUATION = re.compile(r"^\W+|\W+$")
+
+
 def _words(text: str) -> set[str]:
-    return {w.strip(".,!?;:()\"'").lower() for w in text.split() if len(w) > 2}
+    """Words worth naming in "why it matched": Latin ones of three letters or more, and
+    Chinese words (jieba's)."""
+    words = (_PUNCTUATION.sub("", w).lower() for w in segment(text).split())
+    return {w for w in words if len(w) > 2 or (w and not w.isascii())}
 
 
 def candidates(
@@ -111,11 +126,12 @@ def search_index(
     locale: str | None = None, category: str | None = None,
     weights: ranking.Weights = DEFAULT_WEIGHTS,
     classifier: QuestionClassifier | None = None, vector: Vectors | None = None,
+    encoder: Encoder | None = None,
 ) -> list[ArticleHit]:
     if not query.strip():
         return []
     if vector is None:
-        vector = get_encoder().encode_one(query)
+        vector = (encoder or get_encoder()).encode_one(query)
     dense, lexical_hits = candidates(index, lexical, vector, query, locale=locale,
                                      category=category)
     evidence = ranking.gather(dense, lexical_hits)
@@ -130,16 +146,27 @@ def search_index(
             article_id=article_id, slug=entry.slug, title=entry.title,
             category=entry.category, score=ev.best_cosine, passage=entry.display,
             matched_on=entry.kind, matched_text=entry.text, rank_score=rank_score,
-            lexical_terms=tuple(shared[:5]), locale=entry.locale,
+            lexical_terms=tuple(shared[:5]), locale=entry.locale, group=entry.group,
         ))
     return hits
 
 
 def search(query: str, *, k: int = 3, locale: str | None = None,
-           category: str | None = None, vector: Vectors | None = None) -> list[ArticleHit]:
-    """Published articles only: nothing else is ever indexed. `vector`: the query's embedding
-    when the caller has it already (the message pipeline embeds each message once)."""
-    holder = get_index_holder()
+           category: str | None = None, vector: Vectors | None = None,
+           language: str | None = None, fallback_below: float | None = None,
+           ) -> list[ArticleHit]:
+    """Published articles only: nothing else is ever indexed.
+
+    `locale` keeps only articles in that locale (the editors' filter). `language` is the
+    customer's: the index of the encoder for that language is searched, its articles come
+    first, and articles in other languages are offered only when none of its own scores
+    `fallback_below` or more and one of theirs scores higher (a Chinese question that only
+    an English article answers gets the English article). `vector`: the query's embedding
+    by that encoder when the caller has it already (the pipeline embeds each message once).
+    """
+    settings = get_settings()
+    name = settings.encoder_for(language)
+    holder = get_index_holder(name)
     try:
         index = holder.get()
     except (ValueError, OSError):
@@ -147,8 +174,29 @@ def search(query: str, *, k: int = 3, locale: str | None = None,
         # hands off, until the periodic reconcile (or `tandem kb reindex`) rebuilds it.
         log.exception("knowledge-base index cannot be loaded; run `tandem kb reindex`")
         return []
-    if index is None:
+    encoder = get_encoder(name)
+    if index is None or index.manifest.model != encoder.name:
+        if index is not None:
+            log.error("the %s index was built by %s; run `tandem kb reindex`", name,
+                      index.manifest.model)
         return []
-    return search_index(index, lexical_for(index), query, k=k, locale=locale,
-                        category=category, classifier=classifier_for(index, holder.directory),
-                        vector=vector)
+    if vector is None and query.strip():
+        vector = encoder.encode_one(query)
+    classifier = (classifier_for(index, holder.directory)
+                  if name == settings.embedding_model else None)
+
+    def run(only: str | None) -> list[ArticleHit]:
+        return search_index(index, lexical_for(index), query, k=k, locale=only,
+                            category=category, classifier=classifier, vector=vector,
+                            encoder=encoder)
+
+    if locale or not language:
+        return run(locale)
+    own = run(language)
+    best_own = own[0].score if own else -1.0
+    if fallback_below is not None and best_own >= fallback_below:
+        return own
+    anywhere = run(None)
+    if anywhere and anywhere[0].locale != language and anywhere[0].score > best_own:
+        return anywhere
+    return own

@@ -39,6 +39,8 @@ class HelpArticle(BaseModel):
     category: str
     tags: list[str]
     locale: str
+    translation_group: str = Field(
+        description="Shared by the same article in other locales (the original's slug)")
     alternative_questions: list[str] = Field(
         description="Other ways customers ask the question the article answers")
     body: str = Field(description="Markdown")
@@ -50,6 +52,7 @@ class HelpArticle(BaseModel):
     def from_row(cls, article: Article) -> HelpArticle:
         return cls(id=article.id, slug=article.slug, title=article.title,
                    category=article.category, tags=list(article.tags), locale=article.locale,
+                   translation_group=article.group,
                    alternative_questions=list(article.alternative_questions),
                    body=article.body, url=help_url(article.slug), version=article.version,
                    updated_at=article.updated_at)
@@ -100,6 +103,8 @@ class KbArticle(BaseModel):
     category: str
     tags: list[str]
     locale: str
+    translation_group: str | None = Field(
+        description="The slug of the article this one translates; null: its own group")
     alternative_questions: list[str]
     related_slugs: list[str]
     status: ArticleStatus
@@ -114,6 +119,7 @@ class KbArticle(BaseModel):
     def from_row(cls, article: Article) -> KbArticle:
         return cls(id=article.id, slug=article.slug, title=article.title, body=article.body,
                    category=article.category, tags=list(article.tags), locale=article.locale,
+                   translation_group=article.translation_group,
                    alternative_questions=list(article.alternative_questions),
                    related_slugs=list(article.related_slugs or []),
                    status=ArticleStatus(article.status), version=article.version,

@@ -45,6 +45,8 @@ class ArticleInput:
     locale: str = "en"
     alternative_questions: list[str] = field(default_factory=list)
     related_slugs: list[str] = field(default_factory=list)
+    # The slug of the article this one translates (its group); blank: a group of its own.
+    translation_group: str | None = None
 
     def content(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k != "slug"}
@@ -89,6 +91,10 @@ def validate(data: ArticleInput) -> ArticleInput:
     locale = (data.locale or "en").strip()
     if not LOCALE.match(locale):
         raise ValidationFailed("locale must look like 'en' or 'en-GB'", field="locale")
+    group = (data.translation_group or "").strip() or None
+    if group is not None and (not SLUG.match(group) or len(group) > 120):
+        raise ValidationFailed("translation_group must be an article slug",
+                               field="translation_group")
     return ArticleInput(
         title=title, body=body, category=category, slug=slug,
         tags=_clean_list(data.tags, "tags", 40),
@@ -96,6 +102,7 @@ def validate(data: ArticleInput) -> ArticleInput:
         alternative_questions=_clean_list(data.alternative_questions,
                                           "alternative_questions", 500),
         related_slugs=_clean_list(data.related_slugs, "related_slugs", 120),
+        translation_group=group,
     )
 
 

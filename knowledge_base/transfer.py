@@ -21,7 +21,8 @@ from knowledge_base import service
 from knowledge_base.models import Article, ArticleStatus
 
 FORMATS = ("jsonl", "csv", "markdown")
-CSV_COLUMNS = ["slug", "title", "category", "locale", "tags", "alternative_questions",
+CSV_COLUMNS = ["slug", "title", "category", "locale", "translation_group", "tags",
+               "alternative_questions",
                "related_slugs", "status", "body"]
 LIST_SEPARATOR = "|"  # inside a CSV cell
 MAX_ERRORS_SHOWN = 50
@@ -67,7 +68,10 @@ def _record(where: str, raw: Any, default_status: str) -> Record:
         raise ValueError(f"tags/alternative_questions/related_slugs: {exc}") from exc
     data = service.ArticleInput(
         title=str(raw["title"]), body=str(raw["body"]), category=str(raw["category"]),
-        slug=str(raw.get("slug") or ""), locale=str(raw.get("locale") or "en"), **lists)
+        slug=str(raw.get("slug") or ""), locale=str(raw.get("locale") or "en"),
+        translation_group=str(raw.get("translation_group") or "") or None,
+        tags=lists["tags"], alternative_questions=lists["alternative_questions"],
+        related_slugs=lists["related_slugs"])
     try:
         data = service.validate(data)
     except ValidationFailed as exc:
@@ -217,7 +221,8 @@ def import_records(session: Session, records: list[Record], actor_id: int | None
 def _export_dict(article: Article) -> dict[str, Any]:
     return {
         "slug": article.slug, "title": article.title, "category": article.category,
-        "locale": article.locale, "tags": list(article.tags),
+        "locale": article.locale, "translation_group": article.translation_group or "",
+        "tags": list(article.tags),
         "alternative_questions": list(article.alternative_questions),
         "related_slugs": list(article.related_slugs or []), "status": article.status,
         "body": article.body,

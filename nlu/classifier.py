@@ -1,7 +1,9 @@
 """The intent classifier behind the hand-off decision.
 
-Features: the sentence embedding (nlu.encoders, all-MiniLM-L6-v2 by default) joined with
-TF-IDF word and character n-grams; a multinomial logistic regression on top. Chosen by
+Features: the sentence embedding (nlu.encoders: all-MiniLM-L6-v2 for English,
+multilingual-e5-small for other languages) joined with TF-IDF word and character n-grams
+(Chinese is segmented into words first, and its character n-grams carry most of the signal);
+a multinomial logistic regression on top. Chosen by
 measurement on CLINC150 (docs/nlu.md): the embedding carries meaning, the n-grams carry the
 exact product words and typos the small embedding model blurs, and logistic regression gives
 probabilities that calibrate well and trains the full CLINC150 set in about a minute.
@@ -22,7 +24,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
-from nlu.encoders import SentenceEncoder, Vectors, get_encoder
+from nlu.encoders import Encoder, Vectors, get_encoder
+from nlu.language import segment
 
 MAX_CHARS = 1000  # longer messages are truncated: the point of a message comes early
 
@@ -53,20 +56,31 @@ def clean_texts(texts: Sequence[str]) -> list[str]:
     return [(t or "").strip()[:MAX_CHARS] for t in texts]
 
 
+# Words of two or more letters, or one Han character (a whole word in Chinese).
+WORD_PATTERN = r"(?u)\b\w\w+\b|[\u3400-\u9fff\uf900-\ufaff]"
+
+
+def _segmented(text: str) -> str:
+    return segment(text).lower()
+
+
 class IntentClassifier:
     def __init__(self, c: float = 10.0, embedding_weight: float = 1.0,
-                 use_ngrams: bool = True, encoder: SentenceEncoder | None = None) -> None:
+                 use_ngrams: bool = True, encoder: Encoder | None = None) -> None:
         self.c = c
         self.embedding_weight = embedding_weight
         self.use_ngrams = use_ngrams
         self._encoder = encoder
+        # The encoder the model was trained with: a loaded model uses the same one again.
+        self.encoder_name: str | None = encoder.name if encoder is not None else None
         self.ngrams: FeatureUnion | None = None
         self.model: LogisticRegression | None = None
 
     @property
-    def encoder(self) -> SentenceEncoder:
+    def encoder(self) -> Encoder:
         if self._encoder is None:
-            self._encoder = get_encoder()
+            self._encoder = get_encoder(getattr(self, "encoder_name", None))
+            self.encoder_name = self._encoder.name
         return self._encoder
 
     @property
@@ -81,7 +95,8 @@ class IntentClassifier:
             if fit:
                 self.ngrams = FeatureUnion([
                     ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True,
-                                              min_df=1, lowercase=True)),
+                                              min_df=1, preprocessor=_segmented,
+                                              token_pattern=WORD_PATTERN)),
                     ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4),
                                               sublinear_tf=True, min_df=2, lowercase=True)),
                 ])
@@ -96,6 +111,8 @@ class IntentClassifier:
         if len(set(labels)) < 2:
             raise ValueError("training data needs at least two intents")
         cleaned = clean_texts(texts)
+        if embeddings is None:
+            self.encoder_name = self.encoder.name
         features = self._features(cleaned, embeddings, fit=True)
         self.model = LogisticRegression(C=self.c, max_iter=300)
         self.model.fit(features, list(labels))

@@ -1,17 +1,16 @@
 """Cheap text signals for the hand-off policy: language, negative wording, rephrasing.
 
-No language-identification model ships with the platform, so the language check is a
-script-and-function-word heuristic: it only says "unsupported" when the evidence is clear
-(mostly non-Latin letters, or several words of which none is English and some are common
-words of another language). Anything unclear counts as supported, so the intent and
-knowledge-base checks still decide.
+The language check (nlu.language) only says "unsupported" when the evidence is clear;
+anything unclear counts as supported, so the intent and knowledge-base checks still decide.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
+
+from core.settings import get_settings
+from nlu import language
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
@@ -20,23 +19,6 @@ def _wordlist(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-ENGLISH_WORDS = _wordlist("""
-a about after all am an and any are as at be been but by can could did do does doesn't
-don't for from get got had has have hello hey hi how i i'm if in is it it's its just me
-my no not now of on or our out please so some that the their them then there this to up
-us was we what when where which who why will with would yes you your order refund ship
-shipping return help thanks thank bye package account card password delivery price
-""")
-
-# Frequent function words of languages the demo bot does not speak (Latin script).
-OTHER_LANGUAGE_WORDS = _wordlist("""
-le la les un une des et est que qui pour dans pas avec sur mon ma mes je vous nous bonjour
-merci commande der die das und ist nicht ich sie wir mit auf ein eine meine hallo danke
-bitte bestellung el los las y es por con una mi mis hola gracias pedido quiero dónde donde
-il di che non per sono della ciao grazie ordine de het een ik niet wij mijn hoi bedankt
-o os não uma meu olá obrigado encomenda och är jag inte hej tack
-""")
-
 NEGATIVE_PATTERNS = re.compile(
     r"\b(useless|ridiculous|terrible|awful|horrible|worst|stupid|pathetic|furious|angry|"
     r"fed up|sick of|not helpful|unhelpful|waste of (my )?time|doesn'?t help|"
@@ -44,39 +26,21 @@ NEGATIVE_PATTERNS = re.compile(
     r"already (told|said|asked)|for the (third|fourth|fifth|last) time|wtf|damn)\b",
     re.IGNORECASE,
 )
+# Chinese has no word boundaries: the phrases are matched anywhere.
+NEGATIVE_PATTERNS_ZH = re.compile(
+    r"没用|太差|真差|垃圾|气死|烦死|受不了|骗子|骗人|破系统|什么破|浪费.{0,2}时间|"
+    r"听不懂|答非所问|不靠谱|无语|离谱|投诉你们|说了.{0,2}遍|第[三四五]次")
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 
 
-def _letters(text: str) -> list[str]:
-    return [ch for ch in text if ch.isalpha()]
-
-
-def is_latin(ch: str) -> bool:
-    try:
-        return unicodedata.name(ch).startswith("LATIN")
-    except ValueError:
-        return False
-
-
-def supported_language(text: str, languages: Sequence[str] = ("en",)) -> bool:
-    """False only when the text is clearly in a language the bot does not support."""
-    if set(languages) != {"en"}:  # a multilingual deployment: the models decide
-        return True
-    letters = _letters(text)
-    if not letters:  # emoji, digits, punctuation: nothing to judge
-        return True
-    non_latin = sum(1 for ch in letters if not is_latin(ch))
-    if non_latin / len(letters) > 0.5:
-        return False
-    words = [w.lower() for w in _WORD.findall(text)]
-    if len(words) < 3:
-        return True
-    english = sum(1 for w in words if w in ENGLISH_WORDS)
-    foreign = sum(1 for w in words if w in OTHER_LANGUAGE_WORDS)
-    return not (english == 0 and foreign >= 2) and not (foreign >= 3 and foreign > 2 * english)
+def supported_language(text: str, languages: Sequence[str] | None = None) -> bool:
+    """False only when the text is clearly in a language the bot does not answer in
+    (nlu.language; `languages` defaults to the deployment's)."""
+    return language.supported(text, languages or get_settings().supported_languages)
 
 
 def negative_wording(text: str) -> bool:
-    return bool(NEGATIVE_PATTERNS.search(text))
+    return bool(NEGATIVE_PATTERNS.search(text) or NEGATIVE_PATTERNS_ZH.search(text))
 
 
 STOP_WORDS = _wordlist("""
@@ -88,7 +52,12 @@ which who why will with would yet you your
 
 
 def _content_words(text: str) -> set[str]:
-    return {w for w in (t.lower() for t in _WORD.findall(text)) if w not in STOP_WORDS}
+    """Latin words without stop words; Han runs as character pairs (no spaces to split on)."""
+    words = {w for w in (t.lower() for t in _WORD.findall(_HAN.sub(" ", text)))
+             if w not in STOP_WORDS}
+    for run in _HAN.findall(text):
+        words.update(run[i:i + 2] for i in range(max(len(run) - 1, 1)))
+    return words
 
 
 def similarity(a: str, b: str) -> float:

@@ -8,6 +8,12 @@ the models directory, keyed by the data and the embedding model.
 Once the model registry has promoted a version, the live pointer (training.live_pointer,
 one `stat` per turn, re-read when it changes) names that version's classifier and
 thresholds, and those are used instead; the baseline's pointer names none (the defaults).
+
+Each encoder has its own classifier and thresholds (a message is classified with the encoder
+of its language, Settings.encoder_for): the registry trains the English encoder's; another
+encoder's is trained here from the same data, with the thresholds calibrated for it in
+bot/handoff_thresholds.<encoder>.yml. A promoted classifier trained with a different encoder
+(the setting changed since) is not used: the encoder's default one is, retrained if needed.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from pathlib import Path
 
 from core.settings import get_settings
 from nlu.classifier import IntentClassifier
+from nlu.encoders import MINILM, get_encoder
 from nlu.evaluation import load_dataset
 from nlu.handoff_policy import Thresholds, ThresholdsCache
 from training import live_pointer
@@ -30,16 +37,17 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 
 
-def model_file(data: Path = NLU_DATA) -> Path:
+def model_file(data: Path = NLU_DATA, encoder: str | None = None) -> Path:
     settings = get_settings()
+    name = encoder or settings.embedding_model
     digest = hashlib.sha256(data.read_bytes())
-    digest.update(settings.embedding_model_dir.encode())
+    digest.update(settings.embedding_model_dir.encode() if name == MINILM else name.encode())
     return settings.models_dir / f"intents-{digest.hexdigest()[:16]}.pkl"
 
 
-def train(data: Path = NLU_DATA) -> IntentClassifier:
+def train(data: Path = NLU_DATA, encoder: str | None = None) -> IntentClassifier:
     dataset = load_dataset(data)
-    return IntentClassifier().fit(dataset.texts, dataset.labels)
+    return IntentClassifier(encoder=get_encoder(encoder)).fit(dataset.texts, dataset.labels)
 
 
 def live_classifier_file() -> str | None:
@@ -55,12 +63,35 @@ def live_thresholds_file() -> Path | None:
     return Path(path) if path else None
 
 
-_thresholds = ThresholdsCache()
+_thresholds: dict[str, ThresholdsCache] = {}
 
 
-def live_thresholds() -> Thresholds:
-    """The live thresholds, re-read only when the promoted version or its file changes."""
-    return _thresholds.get(live_thresholds_file())
+def thresholds_file_for(encoder: str) -> Path:
+    """The calibrated defaults of an encoder's classifier: `handoff_thresholds_file` for
+    all-MiniLM-L6-v2, handoff_thresholds.<encoder>.yml beside it for another."""
+    path = get_settings().handoff_thresholds_file
+    return path if encoder == MINILM else path.with_name(f"{path.stem}.{encoder}{path.suffix}")
+
+
+def live_thresholds(locale: str | None = None) -> Thresholds:
+    """The live thresholds for a message in this locale, re-read only when the promoted
+    version or its file changes."""
+    settings = get_settings()
+    encoder = settings.encoder_for(locale)
+    path = live_thresholds_file() if encoder == settings.embedding_model else None
+    if path is None or not _promoted_fits(encoder):
+        path = thresholds_file_for(encoder)
+    return _thresholds.setdefault(encoder, ThresholdsCache()).get(path)
+
+
+def _promoted_fits(encoder: str) -> bool:
+    path = live_classifier_file()
+    if not path:
+        return True
+    try:
+        return _load_version_classifier(path).encoder_name in (None, get_encoder(encoder).name)
+    except Exception:
+        return False
 
 
 @lru_cache(maxsize=4)
@@ -68,27 +99,34 @@ def _load_version_classifier(path: str) -> IntentClassifier:
     return IntentClassifier.load(Path(path))
 
 
-def get_classifier() -> IntentClassifier:
-    """The live classifier: the promoted version's, else the default one."""
-    path = live_classifier_file()
+def get_classifier(locale: str | None = None) -> IntentClassifier:
+    """The live classifier for a message in this locale: the promoted version's when it was
+    trained with that locale's encoder, else the encoder's default one."""
+    settings = get_settings()
+    encoder = settings.encoder_for(locale)
+    path = live_classifier_file() if encoder == settings.embedding_model else None
     if path:
         try:
-            return _load_version_classifier(path)
+            promoted = _load_version_classifier(path)
         except Exception:  # a broken or missing file must not stop the bot: use the default
             logger.exception("could not load the live classifier %s; using the default", path)
-    return default_classifier()
+        else:
+            if promoted.encoder_name in (None, get_encoder(encoder).name):
+                return promoted
+    return default_classifier(encoder)
 
 
-@lru_cache
-def default_classifier() -> IntentClassifier:
+@lru_cache(maxsize=4)
+def default_classifier(encoder: str | None = None) -> IntentClassifier:
     with _lock:
-        path = model_file()
+        path = model_file(encoder=encoder)
         if path.exists():
             try:
                 return IntentClassifier.load(path)
             except Exception:  # a model from an older code version: retrain
                 logger.warning("could not load %s; retraining the intent classifier", path)
-        classifier = train()
+        classifier = train(encoder=encoder)
         classifier.save(path)
-        logger.info("intent classifier trained on %s -> %s", NLU_DATA.name, path)
+        logger.info("intent classifier (%s) trained on %s -> %s", classifier.encoder_name,
+                    NLU_DATA.name, path)
         return classifier

@@ -14,19 +14,16 @@ from tests.conftest import configure
 
 @pytest.fixture
 def private_index(tmp_path: Path) -> Iterator[Path]:
-    from knowledge_base.retrieval import get_index_holder
-
+    # Index holders are kept per directory: a new directory gets a new one.
     previous = os.environ.get("TANDEM_KB_INDEX_DIR")
     directory = tmp_path / "kb_index"
     configure(TANDEM_KB_INDEX_DIR=str(directory))
-    get_index_holder.cache_clear()
     yield directory
     if previous is None:
         os.environ.pop("TANDEM_KB_INDEX_DIR", None)
     else:
         os.environ["TANDEM_KB_INDEX_DIR"] = previous
     configure()
-    get_index_holder.cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -31,7 +31,7 @@ def _article() -> Article:
 def test_an_editor_article_on_the_wire() -> None:
     assert KbArticle.from_row(_article()).model_dump(mode="json") == {
         "id": 3, "slug": "gift-wrapping", "title": "Gift wrapping", "body": "3 EUR.",
-        "category": "orders", "tags": ["gifts"], "locale": "en",
+        "category": "orders", "tags": ["gifts"], "locale": "en", "translation_group": None,
         "alternative_questions": ["can you wrap it"], "related_slugs": [],
         "status": "in_review", "version": 2, "origin": "agent", "owner_id": None,
         "last_editor_id": 7, "created_at": WHEN.isoformat(), "updated_at": WHEN.isoformat()}
@@ -40,8 +40,9 @@ def test_an_editor_article_on_the_wire() -> None:
 def test_a_published_article_and_a_version_on_the_wire() -> None:
     assert HelpArticle.from_row(_article()).model_dump(mode="json") == {
         "id": 3, "slug": "gift-wrapping", "title": "Gift wrapping", "category": "orders",
-        "tags": ["gifts"], "locale": "en", "alternative_questions": ["can you wrap it"],
-        "body": "3 EUR.", "url": "/help/articles/gift-wrapping", "version": 2,
+        "tags": ["gifts"], "locale": "en", "translation_group": "gift-wrapping",
+        "alternative_questions": ["can you wrap it"], "body": "3 EUR.",
+        "url": "/help/articles/gift-wrapping", "version": 2,
         "updated_at": WHEN.isoformat()}
     version = ArticleVersion(version=2, title="Gift wrapping", status="published",
                              editor_id=None, note="edited", created_at=WHEN)
