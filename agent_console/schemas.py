@@ -23,6 +23,8 @@ class TicketConversation(BaseModel):
     channel: str
     customer_name: str | None
     customer_email: str | None
+    locale: str = Field(description="The customer's language (e.g. `zh-CN`): the one they "
+                                    "write in, or their browser's")
 
 
 class HistoryEntry(BaseModel):

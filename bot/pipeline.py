@@ -44,25 +44,17 @@ from conversations import service as conversations
 from conversations.identity import CustomerIdentity
 from conversations.models import ConversationStatus, Message, SenderType
 from conversations.schemas import message_to_dict
-from core import metrics
+from core import i18n, metrics
 from core.database import session_scope, utcnow
 from core.request_context import current_request_id
 from core.settings import get_settings
 from handoff import service as handoff
 from knowledge_base import gaps as kb_gaps
+from nlu import language
 from nlu.handoff_policy import Reason
 
 log = logging.getLogger(__name__)
 
-BOT_UNAVAILABLE_TEXT = (
-    "Sorry, our assistant is unavailable right now. I've passed your message to our support "
-    "team."
-)
-BOT_BUSY_TEXT = (
-    "Sorry, our assistant is taking too long to answer right now. I've passed your message to "
-    "our support team."
-)
-WAIT_TEXT = "One moment… our assistant is busy right now and will answer shortly."
 
 _REASONS: dict[type[BotUnavailable], str] = {
     RasaBusy: Reason.BOT_BUSY,
@@ -84,6 +76,7 @@ class Accepted:
     created: bool
     bot_active: bool
     previous_texts: list[str] = field(default_factory=list)  # the customer's, before this one
+    locale: str | None = None  # the conversation's, after this message
 
 
 @dataclass(frozen=True)
@@ -219,11 +212,14 @@ def _accept(conversation_id: str, token: str | None, text: str,
         if created:
             # Wakes the ticket: pending → open, a recently solved one reopens.
             handoff.customer_wrote(session, conversation)
+            conversation.locale = language.conversation_locale(
+                text, conversation.locale, get_settings().supported_languages)
         bot_active = conversation.status == ConversationStatus.BOT
         previous = conversations.recent_customer_texts(
             session, conversation.id, before_id=message.id, limit=RECENT_MESSAGES
         ) if created and bot_active else []
-        return Accepted(message_to_dict(message), created, bot_active, previous)
+        return Accepted(message_to_dict(message), created, bot_active, previous,
+                        conversation.locale)
 
 
 def reply_key(message_id: int) -> str:
@@ -298,7 +294,8 @@ def _store_bot_unavailable(conversation_id: str, message_id: int, reason: str,
         conversation = conversations.get_conversation(session, conversation_id)
         if conversation.status != ConversationStatus.BOT:
             return [], conversation.status  # someone else handed it off meanwhile
-        text = BOT_UNAVAILABLE_TEXT if reason == Reason.BOT_UNAVAILABLE else BOT_BUSY_TEXT
+        text = i18n.text("notice.bot_unavailable" if reason == Reason.BOT_UNAVAILABLE
+                         else "notice.bot_busy", conversation.locale)
         notice = conversations.add_message(
             session, conversation, sender_type=SenderType.SYSTEM, body=text,
             meta={"reason": reason, "detail": why}, client_message_id=reply_key(message_id))
@@ -313,15 +310,19 @@ def _record_wait_notice(conversation_id: str) -> dict[str, Any] | None:
         if conversation.status != ConversationStatus.BOT:
             return None
         notice = conversations.add_message(
-            session, conversation, sender_type=SenderType.SYSTEM, body=WAIT_TEXT,
+            session, conversation, sender_type=SenderType.SYSTEM,
+            body=i18n.text("notice.wait", conversation.locale),
             meta={"kind": "waiting"})
         return message_to_dict(notice)
 
 
-def _previous_texts(conversation_id: str, message_id: int) -> list[str]:
+def _previous_texts(conversation_id: str, message_id: int) -> tuple[list[str], str]:
+    """The customer's recent messages before this one, and the conversation's locale."""
     with session_scope() as session:
-        return conversations.recent_customer_texts(session, conversation_id,
-                                                   before_id=message_id, limit=RECENT_MESSAGES)
+        conversation = conversations.get_conversation(session, conversation_id)
+        return conversations.recent_customer_texts(
+            session, conversation_id, before_id=message_id, limit=RECENT_MESSAGES
+        ), conversation.locale
 
 
 @dataclass(frozen=True)
@@ -360,16 +361,17 @@ class _Waiting:
     notice: asyncio.Task[dict[str, Any] | None] | None = None
 
 
-async def _understand(text: str, previous_texts: list[str]) -> Understanding | None:
+async def _understand(text: str, previous_texts: list[str], locale: str | None
+                      ) -> Understanding | None:
     try:
-        return await run_in_threadpool(understand, text, previous_texts)
+        return await run_in_threadpool(understand, text, previous_texts, locale)
     except Exception:  # Rasa's action then understands the message itself
         log.exception("could not understand a message before asking Rasa")
         return None
 
 
 async def _ask_bot(conversation_id: str, state: _Conversation, message: dict[str, Any],
-                   previous_texts: list[str], deadline: float,
+                   previous_texts: list[str], locale: str | None, deadline: float,
                    waiting: _Waiting) -> tuple[list[dict[str, Any]], str]:
     registry = _conversations()
     try:
@@ -377,7 +379,7 @@ async def _ask_bot(conversation_id: str, state: _Conversation, message: dict[str
         if state.handed_off:
             metrics.count_message("human")
             return [], ConversationStatus.HUMAN
-        understanding = await _understand(message["text"], previous_texts)
+        understanding = await _understand(message["text"], previous_texts, locale)
         try:
             output = await get_rasa_client().send_message(
                 conversation_id, message["text"],
@@ -447,12 +449,14 @@ async def handle_customer_message(
     if not asks_bot:
         metrics.count_message("human")
         return TurnResult(message, [], ConversationStatus.HUMAN)
-    stored, status = await _answer(conversation_id, state, message, accepted.previous_texts)
+    stored, status = await _answer(conversation_id, state, message, accepted.previous_texts,
+                                   accepted.locale)
     return TurnResult(message, stored, status)
 
 
 async def _answer(conversation_id: str, state: _Conversation, message: dict[str, Any],
-                  previous_texts: list[str]) -> tuple[list[dict[str, Any]], str]:
+                  previous_texts: list[str], locale: str | None
+                  ) -> tuple[list[dict[str, Any]], str]:
     """Ask the bot in the message's turn (it is in state.pending), with the wait notice."""
     settings = get_settings()
     # The deadline counts from now, the message being stored: queueing is part of the wait.
@@ -460,7 +464,7 @@ async def _answer(conversation_id: str, state: _Conversation, message: dict[str,
     waiting = _Waiting()
     # A task of its own: the turn completes even if this request goes away meanwhile.
     work = asyncio.ensure_future(_ask_bot(conversation_id, state, message, previous_texts,
-                                          deadline, waiting))
+                                          locale, deadline, waiting))
     done, _ = await asyncio.wait({work}, timeout=settings.rasa_wait_notice_seconds)
     if not done and not waiting.recording and not state.noticed:
         state.noticed = True
@@ -492,8 +496,8 @@ async def _retried(conversation_id: str, message: dict[str, Any]) -> TurnResult:
     registry.abandoned.pop(message_id, None)
     log.warning("answering message %s of conversation %s, stored by an attempt that did not "
                 "answer it", message_id, conversation_id)
-    previous = await run_in_threadpool(_previous_texts, conversation_id, message_id)
-    stored, status = await _answer(conversation_id, state, message, previous)
+    previous, locale = await run_in_threadpool(_previous_texts, conversation_id, message_id)
+    stored, status = await _answer(conversation_id, state, message, previous, locale)
     return TurnResult(message, turn.replies + stored, status, duplicate=True)
 
 

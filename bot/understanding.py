@@ -15,12 +15,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bot.actions.intents import get_classifier
+from bot.actions.intents import get_classifier, live_thresholds
+from core.settings import get_settings
 from knowledge_base import retrieval
 from knowledge_base.retrieval import ArticleHit
-from nlu import signals
+from nlu import language, signals
 from nlu.classifier import Ranking
-from nlu.encoders import Vectors, get_encoder
+from nlu.encoders import Vectors, encoder_for
 from nlu.handoff_policy import HUMAN_REQUEST_INTENTS, SMALL_TALK_INTENTS
 
 log = logging.getLogger(__name__)
@@ -52,12 +53,13 @@ class KbHit(BaseModel):
     # of every message in the tracker and sends it all to the action endpoint on each turn.
     passage: str = ""
     matched_on: str
+    locale: str = "en"  # the article's: another than the customer's when none of theirs fits
 
     @classmethod
     def of(cls, hit: ArticleHit, *, with_passage: bool = True) -> KbHit:
         return cls(article_id=hit.article_id, slug=hit.slug, title=hit.title,
                    score=hit.score, passage=hit.passage if with_passage else "",
-                   matched_on=hit.matched_on)
+                   matched_on=hit.matched_on, locale=hit.locale)
 
 
 class Understanding(BaseModel):
@@ -67,6 +69,8 @@ class Understanding(BaseModel):
     kb_hits: list[KbHit]  # empty when the knowledge base was not consulted
     frustrated: bool = False
     supported_language: bool = True
+    # The language the turn is understood and answered in (nlu.language.turn_locale).
+    locale: str = "en"
     # Where the ranking came from: the classifier, or nothing when it could not run.
     source: Literal["classifier", "unavailable"] = "classifier"
 
@@ -98,39 +102,44 @@ class Understanding(BaseModel):
             return None
 
 
-def rank_intents(text: str, embedding: Vectors | None = None) -> tuple[
-        Ranking, Literal["classifier", "unavailable"]]:
+def rank_intents(text: str, embedding: Vectors | None = None, locale: str | None = None
+                 ) -> tuple[Ranking, Literal["classifier", "unavailable"]]:
     try:
-        return get_classifier().rank(text, embedding=embedding), "classifier"
+        return get_classifier(locale).rank(text, embedding=embedding), "classifier"
     except Exception as exc:  # the model files are missing or broken: degrade, do not fail
         log.warning("intent classifier unavailable: %s", exc)
         return Ranking([], []), "unavailable"
 
 
-def _embedding(text: str) -> Vectors | None:
+def _embedding(text: str, locale: str) -> Vectors | None:
     if not text.strip():
         return None
     try:
-        return get_encoder().encode_one(text)
+        return encoder_for(locale).encode_one(text)
     except Exception as exc:  # no model: the classifier and the search degrade on their own
         log.warning("sentence encoder unavailable: %s", exc)
         return None
 
 
-def understand(text: str, previous_texts: list[str]) -> Understanding:
+def understand(text: str, previous_texts: list[str], locale: str | None = None
+               ) -> Understanding:
     """Classify the message and look it up in the knowledge base (CPU-bound: call it from a
-    worker thread in async code)."""
-    embedding = _embedding(text)  # once: the classifier and the search both use it
-    ranking, source = rank_intents(text, embedding)
+    worker thread in async code). `locale`: the conversation's; the message's own language
+    wins when it is clearly another supported one."""
+    locale = language.turn_locale(text, locale, get_settings().supported_languages)
+    embedding = _embedding(text, locale)  # once: the classifier and the search both use it
+    ranking, source = rank_intents(text, embedding, locale)
     intent = ranking.intent
     hits: list[ArticleHit] = []
     if text.strip() and intent not in SMALL_TALK_INTENTS and intent not in HUMAN_REQUEST_INTENTS:
-        hits = retrieval.search(text, k=KB_HITS, vector=embedding)
+        hits = retrieval.search(text, k=KB_HITS, vector=embedding, language=locale,
+                                fallback_below=live_thresholds(locale).kb_clarify)
     return Understanding(
         intent_ranking=[IntentScore(name=n, confidence=round(c, 6))
                         for n, c in zip(ranking.intents, ranking.confidences, strict=True)],
         kb_hits=[KbHit.of(h, with_passage=n == 0) for n, h in enumerate(hits)],
         frustrated=signals.frustrated(text, previous_texts[-RECENT_MESSAGES:]),
         supported_language=signals.supported_language(text),
+        locale=locale,
         source=source,
     )

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from conversations import service as conversations
 from conversations.models import Conversation, ConversationStatus, Message, SenderType
+from core import i18n
 from core.auth.service import Principal
 from core.database import utcnow
 from core.errors import ValidationFailed
@@ -40,10 +41,6 @@ REASON_PRIORITY: dict[str, Priority] = {
     Reason.EMAIL: Priority.NORMAL,
 }
 
-AWAY_TEXT = ("Our team is not available right now. We have opened ticket #{ticket} and will "
-             "reply by e-mail{when}.")
-ASK_EMAIL_TEXT = " Please leave your e-mail address so we can reach you."
-WAITING_TEXT = "You're in the queue for the next available agent."
 
 
 @dataclass(frozen=True)
@@ -164,15 +161,16 @@ def _route_to_people(session: Session, conversation: Conversation, ticket: Ticke
         return
     if open_now and routing.online_agent_ids(session, ticket.team_id):
         conversations.add_message(session, conversation, sender_type=SenderType.SYSTEM,
-                                  body=WAITING_TEXT,
+                                  body=i18n.text("handoff.waiting", conversation.locale),
                                   meta={"kind": "queued", "ticket_id": ticket.id})
         return
     ticket.reply_by_email = True
     when = None if open_now else business_hours.next_open(calendar, now)
-    text = AWAY_TEXT.format(ticket=ticket.id,
-                            when=f" after we open at {when:%a %d %b %H:%M} UTC" if when else "")
+    locale = conversation.locale
+    text = i18n.text("handoff.away", locale, ticket=ticket.id, when=i18n.text(
+        "handoff.away_when", locale, when=f"{when:%a %d %b %H:%M}") if when else "")
     if not conversation.customer_email:
-        text += ASK_EMAIL_TEXT
+        text += i18n.text("handoff.ask_email", locale)
     conversations.add_message(
         session, conversation, sender_type=SenderType.SYSTEM, body=text,
         meta={"kind": "away", "ticket_id": ticket.id,

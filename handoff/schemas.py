@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -85,6 +85,7 @@ class TicketRow(TicketOut):
     channel: str | None
     customer_name: str | None
     customer_email: str | None
+    customer_locale: str | None = Field(description="The customer's language, e.g. `zh-CN`")
     allowed_actions: list[str]
 
 
@@ -122,6 +123,7 @@ def describe_tickets(session: Session, tickets: list[Ticket],
             channel=conv.channel if conv else None,
             customer_name=conv.customer_name if conv else None,
             customer_email=conv.customer_email if conv else None,
+            customer_locale=conv.locale if conv else None,
             allowed_actions=allowed_actions(t, viewer)))
     return rows
 

@@ -107,7 +107,7 @@ function queueRow(tk) {
   badges.appendChild(el("span", "badge " + tk.status, valueLabel("ticket.status", tk.status)));
   var sla = slaBadge(tk.sla);
   if (sla) badges.appendChild(sla);
-  var language = languageBadge(tk.locale);
+  var language = languageBadge(tk.customer_locale);
   if (language) badges.appendChild(language);
   row.appendChild(badges);
   var sub = [tk.customer_name || t("customer.visitor"), tk.team_name,
@@ -191,7 +191,7 @@ function renderHead() {
   badges.appendChild(status);
   var sla = slaBadge(tk.sla); if (sla) { sla.id = "sla-badge"; badges.appendChild(sla); }
   // The customer's language, as the conversation was started in it.
-  var language = languageBadge((d.conversation && d.conversation.locale) || tk.locale);
+  var language = languageBadge((d.conversation && d.conversation.locale) || tk.customer_locale);
   if (language) { language.id = "locale-badge"; badges.appendChild(language); }
   if (d.csat) {
     var rating = el("span", "badge csat", t("ticket.csat", { stars: stars(d.csat.score) }));

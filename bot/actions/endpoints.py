@@ -20,6 +20,7 @@ ACTIONS = {
     orders.VALIDATE_ACTION: orders.validate,
     orders.STATUS_ACTION: orders.order_status,
     orders.RETURN_ACTION: orders.start_return,
+    **{name: orders.ask_action(slot) for name, slot in orders.ASK_ACTIONS.items()},
 }
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -28,8 +29,15 @@ from typing import Any
 import yaml
 
 from bot.actions.intents import live_thresholds
-from bot.actions.respond import ActionResult, article_reply, decide_turn, understanding_of
+from bot.actions.respond import (
+    ActionResult,
+    article_reply,
+    decide_turn,
+    small_talk_text,
+    understanding_of,
+)
 from bot.replies import BotReply, ReplyKind
+from core import i18n
 from nlu.handoff_policy import Decision, Reason
 
 ORDERS_FILE = Path(__file__).resolve().parent.parent / "demo_orders.yml"
@@ -37,11 +45,15 @@ FORM_NAME = "order_form"
 VALIDATE_ACTION = "validate_order_form"
 STATUS_ACTION = "action_order_status"
 RETURN_ACTION = "action_start_return"
+# The form's questions, asked in the customer's language (Rasa calls action_ask_<slot>
+# instead of rendering utter_ask_<slot> when the domain lists it).
+ASK_ACTIONS = {"action_ask_order_number": "order_number",
+               "action_ask_order_email": "order_email"}
 NUMBER_SLOT = "order_number"
 EMAIL_SLOT = "order_email"
 FAILURES_SLOT = "order_verification_failures"
 REQUESTED_SLOT = "requested_slot"
-# How the form's last turn went, for the wording of its next question (domain.yml responses):
+# How the form's last turn went, for the wording of its next question (ask()):
 # "answered" after a digression the bot answered, "offer" when it offers to leave the form.
 ASIDE_SLOT = "form_aside"
 RETURN_WINDOW_DAYS = 30
@@ -55,7 +67,8 @@ EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]
 # also carries a value does not cancel.
 STOP_TEXT = re.compile(
     r"^\s*(?:please\s+)?(?:stop|cancel|quit|exit|never\s*mind|nevermind|forget\s+it|"
-    r"no\s+thanks?|not\s+now|skip(?:\s+it)?)\W*$", re.IGNORECASE)
+    r"no\s+thanks?|not\s+now|skip(?:\s+it)?|"
+    r"停止|停|取消|算了|不用了|不要了|退出|先不了|不查了)\W*$", re.IGNORECASE)
 HUMAN_INTENTS = frozenset({"request_human"})
 # Messages that are an attempt at the value asked for, even when malformed.
 VALUE_INTENTS = frozenset({"inform"})
@@ -63,23 +76,6 @@ LOOKS_LIKE_VALUE = {"order_number": re.compile(r"\d"), "order_email": re.compile
 # A digression that hands off instead of answering: the customer wants a person.
 LEAVING_REASONS = frozenset({Reason.CUSTOMER_REQUEST, Reason.FRUSTRATION,
                              Reason.INTENT_OVERRIDE})
-
-# The form asks again right after these (utter_ask_order_number / utter_ask_order_email).
-NUMBER_ERROR = ("Sorry, that doesn't look like an order number: they look like NW-123456. "
-                "(You can say \"stop\" to leave this.)")
-EMAIL_ERROR = ("Sorry, that doesn't look like an e-mail address. "
-               "(You can say \"stop\" to leave this.)")
-STOPPED_TEXT = "No problem, I've stopped. What else can I help you with?"
-NOT_VERIFIED_TEXT = ("Sorry, I couldn't verify that order with that e-mail address, so I can't "
-                     "share its details. Please check both and ask me again.")
-VERIFICATION_HANDOFF_TEXT = ("I still couldn't verify the order, so I'm passing you to a member "
-                             "of our support team; they will reply here shortly.")
-HUMAN_HANDOFF_TEXT = ("Of course. I'm connecting you with a member of our support team; they "
-                      "will reply here shortly.")
-UNRELATED_TEXT = "Sorry, I can't help with that while I'm looking up your order."
-LEAVING_HANDOFF_TEXT = ("I'll leave the order lookup. A member of our support team will take "
-                        "this over and reply here shortly.")
-
 
 @dataclass(frozen=True)
 class Order:
@@ -159,20 +155,20 @@ def validate(tracker: dict[str, Any]) -> ActionResult:
     if not requested:  # the form's first step: nothing was asked yet
         return result
     understanding = understanding_of(tracker)
-    intent = understanding.intent
+    intent, locale = understanding.intent, understanding.locale
 
     if intent in HUMAN_INTENTS or STOP_TEXT.match(text):
         result.events += _leave_form()
         if intent in HUMAN_INTENTS:
-            result.responses.append(_reply("handoff", HUMAN_HANDOFF_TEXT, "request_human",
-                                           Reason.CUSTOMER_REQUEST))
+            result.responses.append(_reply("handoff", i18n.text("form.human_handoff", locale),
+                                           "request_human", Reason.CUSTOMER_REQUEST))
         else:
-            result.responses.append(_reply("answer", STOPPED_TEXT, _form_intent(tracker),
-                                           Reason.FORM_STOPPED))
+            result.responses.append(_reply("answer", i18n.text("form.stopped", locale),
+                                           _form_intent(tracker), Reason.FORM_STOPPED))
         return result
 
-    normalise, error = ((normalise_order_number, NUMBER_ERROR) if requested == NUMBER_SLOT
-                        else (normalise_email, EMAIL_ERROR))
+    normalise, error = ((normalise_order_number, "form.number_error")
+                        if requested == NUMBER_SLOT else (normalise_email, "form.email_error"))
     clean = normalise(str(slots.get(requested) or text))
     result.events.append(_slot(requested, clean))
     if clean is not None:
@@ -180,7 +176,7 @@ def validate(tracker: dict[str, Any]) -> ActionResult:
         return result
     if intent in VALUE_INTENTS or LOOKS_LIKE_VALUE[requested].search(text):
         result.events.append(_slot(ASIDE_SLOT, None))
-        result.responses.append(_reply("answer", error, _form_intent(tracker),
+        result.responses.append(_reply("answer", i18n.text(error, locale), _form_intent(tracker),
                                        Reason.FORM_INVALID_VALUE, slot=requested))
         return result
     return _digression(tracker, understanding, requested, result)
@@ -189,11 +185,12 @@ def validate(tracker: dict[str, Any]) -> ActionResult:
 def _digression(tracker: dict[str, Any], understanding: Any, requested: str,
                 result: ActionResult) -> ActionResult:
     """Not the value asked for: answer it if the knowledge base can, then resume the form."""
-    outcome = decide_turn(understanding, 0, live_thresholds())
+    locale = understanding.locale
+    outcome = decide_turn(understanding, 0, live_thresholds(locale))
     if outcome.decision == Decision.HANDOFF and outcome.reason in LEAVING_REASONS:
         result.events += _leave_form()
-        result.responses.append(_reply("handoff", LEAVING_HANDOFF_TEXT, understanding.intent,
-                                       outcome.reason))
+        result.responses.append(_reply("handoff", i18n.text("form.leaving_handoff", locale),
+                                       understanding.intent, outcome.reason))
         return result
     # The second unrelated message in a row (the last question was already a resumption):
     # offer to leave the form instead of asking the same thing again.
@@ -203,11 +200,13 @@ def _digression(tracker: dict[str, Any], understanding: Any, requested: str,
         result.responses.append(article_reply(understanding, outcome, form=FORM_NAME).to_rasa())
     elif outcome.reason == Reason.SMALL_TALK:
         reply = BotReply(kind="answer", decision=outcome.decision, reason=outcome.reason,
-                         intent=understanding.intent, form=FORM_NAME)
-        result.responses.append(reply.to_rasa(response=f"utter_{understanding.intent}"))
+                         intent=understanding.intent, form=FORM_NAME,
+                         text=small_talk_text(understanding.intent, locale))
+        result.responses.append(reply.to_rasa())
     else:
-        result.responses.append(_reply("answer", UNRELATED_TEXT, understanding.intent,
-                                       Reason.FORM_DIGRESSION, slot=requested))
+        result.responses.append(_reply("answer", i18n.text("form.unrelated", locale),
+                                       understanding.intent, Reason.FORM_DIGRESSION,
+                                       slot=requested))
     return result
 
 
@@ -229,44 +228,35 @@ def _reference(order: Order) -> str:
     return f"RMA-{digest[:8].upper()}"
 
 
-def _status_text(order: Order) -> str:
-    items = ", ".join(order.items)
+def _status_text(order: Order, locale: str = "en") -> str:
+    values = {"number": order.number, "status": order.status, "carrier": order.carrier,
+              "tracking": order.tracking,
+              "items": i18n.text("order.item_separator", locale).join(order.items)}
     if order.status == "delivered" and order.delivered:
-        text = f"Order {order.number} ({items}) was delivered on {order.delivered:%B %-d, %Y}"
-        if order.carrier:
-            text += f" by {order.carrier}"
-        return text + "."
+        key = "order.delivered_by" if order.carrier else "order.delivered"
+        return i18n.text(key, locale, date=i18n.format_date(order.delivered, locale), **values)
     if order.status == "shipped":
-        text = f"Order {order.number} ({items}) is on its way"
-        if order.carrier and order.tracking:
-            text += f" with {order.carrier}, tracking number {order.tracking}"
-        return text + "."
-    if order.status == "processing":
-        return (f"Order {order.number} ({items}) is being prepared in our warehouse; you'll get "
-                "an e-mail with tracking as soon as it ships.")
-    if order.status == "cancelled":
-        return f"Order {order.number} ({items}) was cancelled."
-    return f"Order {order.number} ({items}) has the status \u201c{order.status}\u201d."
+        key = "order.shipped_tracking" if order.carrier and order.tracking else "order.shipped"
+        return i18n.text(key, locale, **values)
+    if order.status in ("processing", "cancelled"):
+        return i18n.text(f"order.{order.status}", locale, **values)
+    return i18n.text("order.other_status", locale, **values)
 
 
-def _return_text(order: Order, today: date) -> tuple[str, bool]:
+def _return_text(order: Order, today: date, locale: str = "en") -> tuple[str, bool]:
     """(reply, whether the return was started)."""
     if order.status != "delivered" or order.delivered is None:
-        return (f"Order {order.number} hasn't been delivered yet, so it can't be returned. "
-                "Once it arrives you have 30 days to start a return. Would you like to talk "
-                "to a person about it?"), False
+        return i18n.text("return.not_delivered", locale, number=order.number), False
     days = (today - order.delivered).days
     if days > RETURN_WINDOW_DAYS:
-        return (f"Order {order.number} was delivered on {order.delivered:%B %-d, %Y}, "
-                f"{days} days ago. Our return window is {RETURN_WINDOW_DAYS} days from delivery, "
-                "so I can't start a return here. If you think an exception applies, ask to "
-                "talk to a person and our team will take a look."), False
+        return i18n.text("return.window_passed", locale, number=order.number, days=days,
+                         date=i18n.format_date(order.delivered, locale),
+                         window=RETURN_WINDOW_DAYS), False
     last_day = order.delivered + timedelta(days=RETURN_WINDOW_DAYS)
-    return (f"Your return for order {order.number} is started. Return reference: "
-            f"{_reference(order)}. 1) Pack the items with their tags. 2) Print the prepaid "
-            f"label we've e-mailed to {order.email}. 3) Drop the parcel off at any "
-            f"{order.carrier or 'carrier'} location by {last_day:%B %-d, %Y}. Your refund "
-            "follows within 5 business days of the parcel reaching us."), True
+    return i18n.text("return.started", locale, number=order.number,
+                     reference=_reference(order), email=order.email,
+                     carrier=order.carrier or i18n.text("return.any_carrier", locale),
+                     last_day=i18n.format_date(last_day, locale)), True
 
 
 def _submit(tracker: dict[str, Any], kind: str, today: date | None) -> ActionResult:
@@ -275,6 +265,7 @@ def _submit(tracker: dict[str, Any], kind: str, today: date | None) -> ActionRes
     intent = "start_return" if kind == "return" else "ask_order_status"
     failures = int(float(slots.get(FAILURES_SLOT) or 0))
     result = ActionResult()
+    locale = understanding_of(tracker).locale
     # Every submit clears the form, so the next request asks again.
     result.events += [_slot(NUMBER_SLOT, None), _slot(EMAIL_SLOT, None)]
     order, completed = _lookup(tracker, today)
@@ -284,24 +275,37 @@ def _submit(tracker: dict[str, Any], kind: str, today: date | None) -> ActionRes
         failures += 1
         result.events.append(_slot(FAILURES_SLOT, failures))
         if failures >= MAX_FAILED_VERIFICATIONS:
-            result.responses.append(_reply("handoff", VERIFICATION_HANDOFF_TEXT, intent,
-                                             Reason.VERIFICATION_FAILED))
+            result.responses.append(_reply(
+                "handoff", i18n.text("form.verification_handoff", locale), intent,
+                Reason.VERIFICATION_FAILED))
         else:
-            result.responses.append(_reply("answer", NOT_VERIFIED_TEXT, intent,
-                                             Reason.ORDER_NOT_VERIFIED))
+            result.responses.append(_reply("answer", i18n.text("form.not_verified", locale),
+                                           intent, Reason.ORDER_NOT_VERIFIED))
         return result
     result.events.append(_slot(FAILURES_SLOT, 0))
     if kind == "return":
-        text, started = _return_text(order, today)
+        text, started = _return_text(order, today, locale)
         extra: dict[str, Any] = {"order": order.number, "return_started": started}
         if started:
             extra["return_reference"] = _reference(order)
         result.responses.append(_reply("answer", text, intent, Reason.ORDER_VERIFIED, **extra))
     else:
-        result.responses.append(_reply("answer", _status_text(order), intent,
+        result.responses.append(_reply("answer", _status_text(order, locale), intent,
                                          Reason.ORDER_VERIFIED, order=order.number,
                                          order_status=order.status))
     return result
+
+
+def ask(tracker: dict[str, Any], slot: str) -> ActionResult:
+    """The form's question for `slot`, worded after how its last turn went (ASIDE_SLOT)."""
+    aside = (tracker.get("slots") or {}).get(ASIDE_SLOT)
+    key = f"form.ask_{slot}" + (f".{aside}" if aside in ("answered", "offer") else "")
+    text = i18n.text(key, understanding_of(tracker).locale)
+    return ActionResult(responses=[BotReply(kind="prompt", text=text).to_rasa()])
+
+
+def ask_action(slot: str) -> Callable[[dict[str, Any]], ActionResult]:
+    return lambda tracker: ask(tracker, slot)
 
 
 def order_status(tracker: dict[str, Any], today: date | None = None) -> ActionResult:

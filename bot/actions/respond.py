@@ -15,6 +15,8 @@ from typing import Any
 from bot.actions.intents import live_thresholds
 from bot.replies import ArticleRef, BotReply, RelatedArticle
 from bot.understanding import Understanding, understand
+from core import i18n
+from core.settings import get_settings
 from nlu.handoff_policy import (
     Decision,
     Outcome,
@@ -31,38 +33,34 @@ FALLBACK_SLOT = "consecutive_fallbacks"
 OFFER_SLOT = "form_offer"
 OFFER_DECLINED = "declined"
 FORM_OFFERS = {"ask_returns": "return"}
-OFFER_TEXTS = {"return": "Would you like me to start a return for one of your orders now? "
-                         "Just say yes."}
+# The offer's sentence in core/messages (offer.<request>).
+OFFERS = frozenset(FORM_OFFERS.values())
 ACCEPTING_INTENTS = frozenset({"affirm"})
 RECENT_MESSAGES = 3  # earlier customer messages checked for rephrasing
 
-HANDOFF_TEXT = (
-    "I'm not the best one to help with that, so I'm handing you over to a member of our "
-    "support team. They can see our conversation so far and will reply here shortly."
-)
-HANDOFF_TEXTS = {
-    Reason.CUSTOMER_REQUEST: (
-        "Of course. I'm connecting you with a member of our support team; they will reply "
-        "here shortly."),
-    Reason.FRUSTRATION: (
-        "I'm sorry this has been frustrating. I'm bringing in a member of our support team, "
-        "who can see everything so far and will reply here shortly."),
-    Reason.LANGUAGE: (
-        "Sorry, I can only chat in English. I'm passing you to our support team, who will "
-        "reply here shortly."),
-    Reason.INTENT_OVERRIDE: (
-        "I'm sorry to hear that. A member of our support team will take this over personally "
-        "and reply here shortly."),
-}
-# How the bot names an intent when it asks which of two was meant.
-INTENT_TOPICS = {
-    "ask_orders": "an order you placed", "ask_shipping": "shipping and delivery",
-    "ask_returns": "returns and refunds", "ask_payments": "payments and billing",
-    "ask_account": "your account", "ask_products": "our products",
-    "complain": "a complaint", "request_human": "talking to a person",
-    "ask_order_status": "checking on your order", "start_return": "starting a return",
-    "inform": "your order details",
-}
+# Reasons with a hand-off sentence of their own in core/messages (bot.handoff.<reason>);
+# the others get the general one.
+OWN_HANDOFF_TEXTS = frozenset({Reason.CUSTOMER_REQUEST, Reason.FRUSTRATION, Reason.LANGUAGE,
+                               Reason.INTENT_OVERRIDE})
+
+
+def handoff_text(reason: Reason | None, locale: str) -> str:
+    if reason == Reason.LANGUAGE:
+        names = [i18n.text(f"language.{tag}", locale)
+                 for tag in get_settings().supported_languages]
+        return i18n.text("bot.handoff.language", locale,
+                         languages=i18n.text("language.list_join", locale).join(names))
+    if reason in OWN_HANDOFF_TEXTS:
+        return i18n.text(f"bot.handoff.{reason}", locale)
+    return i18n.text("bot.handoff", locale)
+
+
+def small_talk_text(intent: str | None, locale: str) -> str:
+    """The bot's sentence for a small-talk intent (core/messages: bot.<intent>)."""
+    try:
+        return i18n.text(f"bot.{intent}", locale)
+    except KeyError:  # a small-talk intent without a sentence: ask rather than say nothing
+        return i18n.text("bot.clarify.unsure", locale)
 
 
 @dataclass
@@ -117,8 +115,13 @@ def article_reply(understanding: Understanding, outcome: Outcome,
     """The best article's passage as the answer (the caller checked there is one)."""
     best = understanding.best_hit
     assert best is not None
+    text = best.passage
+    if best.locale != understanding.locale:  # no article in the customer's language fitted
+        language = i18n.text(f"language.{best.locale}", understanding.locale)
+        text = i18n.text("bot.answer.other_language", understanding.locale,
+                         language=language) + "\n\n" + text
     return BotReply(
-        **_trace(understanding, outcome), kind="answer", text=best.passage,
+        **_trace(understanding, outcome), kind="answer", text=text,
         article=ArticleRef(id=best.article_id, slug=best.slug, title=best.title,
                            url=f"/help/articles/{best.slug}", matched_on=best.matched_on),
         related=[RelatedArticle(slug=h.slug, title=h.title, score=round(h.score, 4))
@@ -135,29 +138,32 @@ def _trace(understanding: Understanding, outcome: Outcome) -> dict[str, Any]:
 
 
 def run(tracker: dict[str, Any], thresholds: Thresholds | None = None) -> ActionResult:
-    thresholds = thresholds or live_thresholds()
     slots = tracker.get("slots") or {}
     fallbacks = int(float(slots.get(FALLBACK_SLOT) or 0))
     understanding = understanding_of(tracker)
+    locale = understanding.locale
+    thresholds = thresholds or live_thresholds(locale)
     outcome = decide_turn(understanding, fallbacks, thresholds)
     intent = understanding.intent
     result = ActionResult()
     offered = slots.get(OFFER_SLOT)
-    if offered in OFFER_TEXTS:
+    if offered in OFFERS:
         if intent in ACCEPTING_INTENTS and outcome.decision != Decision.HANDOFF:
             return _start_offered_form(str(offered))
         result.events.append(_slot(OFFER_SLOT, OFFER_DECLINED))  # asked once is enough
 
     if outcome.decision == Decision.ANSWER and understanding.best_hit is None:
-        reply = BotReply(**_trace(understanding, outcome), kind="answer")
-        result.responses.append(reply.to_rasa(response=f"utter_{intent}"))
+        reply = BotReply(**_trace(understanding, outcome), kind="answer",
+                         text=small_talk_text(intent, locale))
+        result.responses.append(reply.to_rasa())
         result.events.append(_slot_event(0))
     elif outcome.decision == Decision.ANSWER:
         result.responses.append(article_reply(understanding, outcome).to_rasa())
         result.events.append(_slot_event(0))
         request = FORM_OFFERS.get(intent or "")
         if request is not None and offered is None:
-            result.responses.append(BotReply(kind="prompt", text=OFFER_TEXTS[request]).to_rasa())
+            result.responses.append(BotReply(
+                kind="prompt", text=i18n.text(f"offer.{request}", locale)).to_rasa())
             result.events.append(_slot(OFFER_SLOT, request))
     elif outcome.decision == Decision.CLARIFY:
         text = _clarifying_question(outcome, understanding)
@@ -165,7 +171,7 @@ def run(tracker: dict[str, Any], thresholds: Thresholds | None = None) -> Action
             BotReply(**_trace(understanding, outcome), kind="clarify", text=text).to_rasa())
         result.events.append(_slot_event(fallbacks + 1))
     else:
-        text = HANDOFF_TEXTS.get(outcome.reason, HANDOFF_TEXT)
+        text = handoff_text(outcome.reason, locale)
         result.responses.append(
             BotReply(**_trace(understanding, outcome), kind="handoff", text=text).to_rasa())
         result.events.append(_slot_event(0))
@@ -184,12 +190,19 @@ def _slot(name: str, value: Any) -> dict[str, Any]:
     return {"event": "slot", "timestamp": None, "name": name, "value": value}
 
 
+def topic(intent: str, locale: str) -> str:
+    """How the bot names an intent when it asks which of two was meant."""
+    try:
+        return i18n.text(f"topic.{intent}", locale)
+    except KeyError:
+        return intent.replace("_", " ")
+
+
 def _clarifying_question(outcome: Outcome, understanding: Understanding) -> str:
-    ranking, best = understanding.ranking, understanding.best_hit
+    ranking, best, locale = understanding.ranking, understanding.best_hit, understanding.locale
     if outcome.reason == Reason.AMBIGUOUS_INTENT and len(ranking.intents) > 1:
-        first, second = (INTENT_TOPICS.get(i, i.replace("_", " ")) for i in ranking.intents[:2])
-        return f"Just to be sure: is this about {first}, or about {second}?"
+        first, second = (topic(i, locale) for i in ranking.intents[:2])
+        return i18n.text("bot.clarify.which_intent", locale, first=first, second=second)
     if best is not None:
-        return (f"Just to check I understood: is your question about "
-                f"\u201c{best.title}\u201d? If not, could you rephrase it?")
-    return "I'm not sure I understood. Could you tell me a bit more?"
+        return i18n.text("bot.clarify.article", locale, title=best.title)
+    return i18n.text("bot.clarify.unsure", locale)

@@ -23,8 +23,10 @@ from conversations.identity import CustomerIdentity, resolve_identity
 from conversations.schemas import MessageOut
 from core.database import DbSession
 from core.errors import AuthenticationRequired
+from core.settings import get_settings
 from handoff import customers
 from handoff import queue as ticket_queue
+from nlu import language
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["customer"])
 
@@ -45,7 +47,8 @@ def start_conversation(body: StartConversation, session: DbSession) -> Conversat
     identity = resolve_identity(body.external_id, body.identity_signature)
     conversation, token = conversations.start_conversation(
         session, channel=body.channel, customer_name=body.customer_name,
-        customer_email=body.customer_email, locale=body.locale, identity=identity,
+        customer_email=body.customer_email, identity=identity,
+        locale=language.requested(body.locale, get_settings().supported_languages),
     )
     return ConversationStarted(id=conversation.id, token=token, status=conversation.status,
                                channel=conversation.channel)

@@ -18,7 +18,11 @@ class StartConversation(BaseModel):
     channel: Literal["widget", "rest"] = "rest"
     customer_name: str | None = Field(default=None, max_length=120)
     customer_email: str | None = Field(default=None, max_length=320)
-    locale: str = Field(default="en", max_length=10)
+    locale: str | None = Field(
+        default=None, max_length=35, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$",
+        description="The customer's language (the widget sends its page's or browser's, e.g. "
+                    "`zh-CN`); left out: the deployment's first language until the customer's "
+                    "messages say otherwise")
     external_id: str | None = Field(
         default=None, max_length=200, description="The host site's id for this customer")
     identity_signature: str | None = Field(

@@ -54,9 +54,11 @@ def test_answer_carries_the_article_and_resets_fallbacks(call):
                                "name": "consecutive_fallbacks", "value": 0}]
 
 
-def test_small_talk_uses_the_domain_response(call):
+def test_small_talk_answers_from_the_catalogue(call):
     body = call(_tracker("hello", "greet", 0.99)).json()
-    assert body["responses"][0]["response"] == "utter_greet"
+    reply = body["responses"][0]
+    assert "response" not in reply  # nothing left for Rasa to render
+    assert reply["custom"]["tandem"]["text"].startswith("Hi! I'm the Northwind Goods assistant")
 
 
 def test_second_fallback_in_a_row_hands_off(call):
@@ -181,3 +183,32 @@ def test_moving_on_declines_the_offer_and_it_is_not_made_again(call):
     moved_on["slots"]["form_offer"] = "declined"
     body = call(moved_on).json()
     assert len(body["responses"]) == 1 and "form_offer" not in _slots(body)
+
+
+# -- Chinese: the same turn, understood with the multilingual encoder, answered in Chinese ----
+
+def test_a_chinese_question_gets_the_chinese_article(call):
+    body = call(_tracker("寄到加拿大要多久?", "ask_shipping", 0.9)).json()
+    tandem = body["responses"][0]["custom"]["tandem"]
+    assert tandem["kind"] == "answer"
+    assert tandem["article"]["slug"] == "shipping-to-canada-zh"
+    assert "加拿大" in tandem["text"]
+
+
+def test_a_chinese_customer_asking_for_a_person_is_told_in_chinese(call):
+    body = call(_tracker("我要找人工客服", "request_human", 0.9)).json()
+    tandem = body["responses"][0]["custom"]["tandem"]
+    assert tandem["kind"] == "handoff" and tandem["reason"] == "customer_request"
+    assert tandem["text"] == "好的，正在为您转接人工客服，他们很快会在这里回复您。"
+
+
+def test_small_talk_in_chinese_is_answered_in_chinese(call):
+    body = call(_tracker("你好", "greet", 0.9)).json()
+    assert body["responses"][0]["custom"]["tandem"]["text"].startswith("您好！")
+
+
+def test_an_unsupported_language_still_hands_off_for_language(call):
+    body = call(_tracker("Où est ma commande, s'il vous plaît ?", "ask_orders", 0.9)).json()
+    tandem = body["responses"][0]["custom"]["tandem"]
+    assert tandem["reason"] == "language"
+    assert "English and Chinese" in tandem["text"]

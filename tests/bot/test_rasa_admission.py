@@ -15,6 +15,7 @@ import pytest
 
 from bot import pipeline, rasa_active, rasa_client
 from bot.rasa_client import RasaBusy, RasaClient, RasaDown, RasaQueueFull, server_order
+from core import i18n
 from tests.api_helpers import api_client, start_conversation
 from tests.bot.fake_rasa import FakeRasa
 
@@ -238,11 +239,11 @@ def test_replies_keep_the_order_of_the_messages_and_a_long_wait_is_told_once(db_
         assert [m["message"] for m in rasa.received] == ["first", "second", "third"]
     assert _transcript(cid) == [
         ("customer", "first"), ("customer", "second"), ("customer", "third"),
-        ("system", pipeline.WAIT_TEXT),
+        ("system", i18n.text("notice.wait")),
         ("bot", "re: first"), ("bot", "re: second"), ("bot", "re: third")]
     # The REST turn of the message that waited carries the notice before the answer.
     replies = [[r["text"] for r in turn.replies] for turn in turns]
-    assert [pipeline.WAIT_TEXT, "re: first"] in replies
+    assert [i18n.text("notice.wait"), "re: first"] in replies
     assert all(turn.conversation_status == "bot" for turn in turns)
 
 
@@ -262,7 +263,7 @@ def test_a_full_queue_hands_off_with_reason_bot_queue_full(rasa_env, db_url):
         asyncio.run(main())
     assert _ticket_reason(first[0]) is None
     assert _ticket_reason(second[0]) == "bot_queue_full"
-    assert _transcript(second[0])[1] == ("system", pipeline.BOT_BUSY_TEXT)
+    assert _transcript(second[0])[1] == ("system", i18n.text("notice.bot_busy"))
 
 
 def test_busy_past_the_limit_hands_off_with_reason_bot_busy(rasa_env, db_url):
@@ -274,7 +275,7 @@ def test_busy_past_the_limit_hands_off_with_reason_bot_busy(rasa_env, db_url):
     assert turn.conversation_status == "human"
     assert _ticket_reason(cid) == "bot_busy"
     # Told to wait first (0.3 s), then that the message went to the team.
-    assert turn.replies[0]["text"] == pipeline.WAIT_TEXT
+    assert turn.replies[0]["text"] == i18n.text("notice.wait")
     assert turn.replies[1]["meta"]["reason"] == "bot_busy"
 
 

@@ -2,7 +2,8 @@
 via Playwright) against the live stack: the demo shop opened with ?lang=zh-CN shows the widget
 in Chinese and starts the conversation in zh-CN (the start request's body, and the stack's
 database); an agent whose saved language is zh-CN sees the console in Chinese, and the
-customer's ticket with a "中文" badge in the queue and in its header. English stays the default (test_browser).
+customer's ticket with a "中文" badge in the queue and in its header. English stays the
+default (test_browser).
 What language the bot answers in is not checked here. Screenshots go to tests/artifacts/."""
 
 from __future__ import annotations
