@@ -13,10 +13,11 @@ BIN := $(VENV)/bin
 
 install: $(VENV)/.installed $(RASA_VENV)/.installed /usr/bin/chromium node_modules/.installed
 
-# Browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+# Browser tests drive Debian's Chromium (Playwright cannot download browsers here), with CJK
+# fonts so the Chinese pages' screenshots show their text.
 /usr/bin/chromium:
-	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	else sudo apt-get update -qq && sudo apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; fi
 
 $(VENV)/.installed: requirements/platform.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
