@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -192,6 +193,14 @@ def search(query: str, *, k: int = 3, locale: str | None = None,
 
     if locale or not language:
         return run(locale)
+    return in_language(run, language, fallback_below)
+
+
+def in_language(run: Callable[[str | None], list[ArticleHit]], language: str,
+                fallback_below: float | None) -> list[ArticleHit]:
+    """The hits of `run` (a search limited to one locale, or to none) for a customer writing
+    in `language`: theirs, unless none reaches `fallback_below` and the best hit in any
+    language scores higher than their best."""
     own = run(language)
     best_own = own[0].score if own else -1.0
     if fallback_below is not None and best_own >= fallback_below:

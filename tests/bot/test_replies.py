@@ -27,3 +27,21 @@ def test_a_handoff_reply_round_trips_with_its_reason():
     [back] = replies_from_rasa([sent.to_rasa()])
     assert back == sent and back.hands_off
     assert back.meta()["reason"] == "frustration" and "text" not in back.meta()
+
+
+def test_an_answer_from_another_languages_article_says_so():
+    from bot.actions.respond import article_reply
+    from bot.understanding import IntentScore, KbHit, Understanding
+    from nlu.handoff_policy import Decision, Outcome, Reason
+
+    hit = KbHit(article_id=1, slug="gift-cards", title="Gift cards", score=0.93,
+                passage="Gift cards never expire.", matched_on="passage", locale="en")
+    understanding = Understanding(intent_ranking=[IntentScore(name="ask_payments",
+                                                              confidence=0.9)],
+                                  kb_hits=[hit], locale="zh-CN")
+    reply = article_reply(understanding, Outcome(Decision.ANSWER, Reason.CONFIDENT))
+    assert reply.text == "这篇文章是英文的：\n\nGift cards never expire."
+    assert reply.article is not None and reply.article.url == "/help/articles/gift-cards"
+    same = understanding.model_copy(update={"locale": "en"})
+    assert article_reply(same, Outcome(Decision.ANSWER, Reason.CONFIDENT)).text == \
+        "Gift cards never expire."

@@ -15,7 +15,7 @@ def test_english_or_unclear_text_counts_as_supported(text):
 
 
 @pytest.mark.parametrize("text", [
-    "我的订单在哪里", "Где мой заказ? Я жду уже неделю", "طلبي لم يصل بعد",
+    "Где мой заказ? Я жду уже неделю", "طلبي لم يصل بعد", "注文した商品はどこですか",
     "Bonjour, je voudrais savoir où est ma commande", "Hallo, wo ist meine Bestellung bitte",
     "Hola, quiero saber dónde está mi pedido",
 ])
@@ -23,8 +23,11 @@ def test_clearly_other_languages_are_unsupported(text):
     assert not signals.supported_language(text)
 
 
-def test_a_multilingual_deployment_does_not_filter():
-    assert signals.supported_language("我的订单在哪里", languages=("en", "zh"))
+@pytest.mark.parametrize("text", ["我的订单在哪里", "我的訂單在哪裡", "我的order还没到",
+                                  "寄到加拿大要多久？", "退货！！😡"])
+def test_chinese_is_supported_by_default_and_not_in_an_english_only_deployment(text):
+    assert signals.supported_language(text)
+    assert not signals.supported_language(text, languages=("en",))
 
 
 @pytest.mark.parametrize("text", [
