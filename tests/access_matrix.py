@@ -90,6 +90,7 @@ MATRIX: dict[str, Public | Allow] = {
     "POST /api/v1/auth/password-reset": public("request a reset link (same answer always)"),
     "POST /api/v1/auth/password-reset/confirm": public("the reset token is the credential"),
     "GET /api/v1/auth/me": allow(*EVERYONE),
+    "PUT /api/v1/auth/me/preferences": allow(*EVERYONE),
     "POST /api/v1/auth/password": allow(*EVERYONE),
     "POST /api/v1/auth/totp/setup": allow(*EVERYONE),
     "POST /api/v1/auth/totp/enable": allow(*EVERYONE),

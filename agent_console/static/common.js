@@ -4,7 +4,7 @@
  * catalogues through i18n.js. */
 import { api, onUnauthorized } from "./api.js";
 import { formatTime, slaView } from "./format.js";
-import { has, languageName, locale, t, useLocale } from "./i18n.js";
+import { adoptPreferences, has, languageName, locale, t, timeZone, useLocale } from "./i18n.js";
 
 export function $(id) { return document.getElementById(id); }
 
@@ -42,7 +42,12 @@ export function localePicker(onChange) {
   picker.addEventListener("change", () => {
     useLocale(picker.value, true).then((chosen) => {
       picker.value = chosen;
-      if (signedIn) showWho(signedIn);
+      if (signedIn) {
+        showWho(signedIn);
+        // Kept on the account too, so every browser the person signs in on uses it.
+        api("PUT", "/api/v1/auth/me/preferences", { locale: chosen, time_zone: timeZone() || null })
+          .catch(fail);
+      }
       if (onChange) onChange(chosen);
     });
   });
@@ -88,9 +93,16 @@ export function startWithLogin(onUser) {
   function enter(me) {
     form.hidden = true; $("app").hidden = false; $("logout").hidden = false;
     signedIn = me;
-    showWho(me);
     onUnauthorized(() => location.reload());
-    onUser(me);
+    // The account's saved language and time zone, then the page (login answers no
+    // preferences: they are read from /auth/me).
+    const preferences = "locale" in me ? Promise.resolve(me) : api("GET", "/api/v1/auth/me");
+    preferences.then(adoptPreferences).catch(() => false).then(() => {
+      const picker = $("locale-picker");
+      if (picker) picker.value = locale();
+      showWho(me);
+      onUser(me);
+    });
   }
   api("GET", "/api/v1/auth/me").then(enter).catch(() => { form.hidden = false; $("email").focus(); });
 }

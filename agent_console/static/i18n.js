@@ -179,6 +179,20 @@ export function startLocale() {
   return useLocale(pickLocale(savedValue(LOCALE_KEY), browserLanguages()));
 }
 
+/* The staff member's saved preferences (GET /api/v1/auth/me: locale, time_zone) win over
+ * this browser's: the time zone is kept for timeZone(), and the language applied when it
+ * differs from the page's. Resolves to whether the language changed. */
+export async function adoptPreferences(me) {
+  const store = storage();
+  if (me && me.time_zone && validTimeZone(me.time_zone)) {
+    try { if (store) store.setItem(TIME_ZONE_KEY, me.time_zone); } catch { /* not kept */ }
+  }
+  const wanted = me && matchLocale(me.locale);
+  if (!wanted || wanted === current) return false;
+  await useLocale(wanted, true);
+  return true;
+}
+
 /* ---------- dates and times ---------- */
 
 export const DATE_TIME = { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };

@@ -15,6 +15,7 @@ from core.auth.roles import role_permissions
 from core.auth.schemas import (
     LoginResult,
     Me,
+    Preferences,
     PrincipalOut,
     RecoveryCodes,
     ResetRequested,
@@ -102,6 +103,13 @@ def logout(request: Request, response: Response, session: DbSession) -> None:
 @router.get("/me", summary="The logged-in user and their permissions")
 def me(principal: CurrentUser, session: DbSession) -> Me:
     return Me.of_user(principal, service.get_user(session, principal.user_id))
+
+
+@router.put("/me/preferences", summary="Your language and time zone for the staff pages")
+def set_preferences(body: Preferences, principal: CurrentUser, session: DbSession) -> Me:
+    user = service.set_preferences(session, _session_user(principal), locale=body.locale,
+                                   time_zone=body.time_zone)
+    return Me.of_user(principal, user)
 
 
 @router.post("/password", status_code=204,

@@ -27,6 +27,9 @@ class User(Base):
     # The last accepted 30-second step, so one code cannot be used twice.
     totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The staff pages' language and time zone; None: the browser's.
+    locale: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class AuthSession(Base):

@@ -4,7 +4,7 @@ models built from the Principal and the database rows. Times are ISO 8601 string
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -42,10 +42,21 @@ class Me(PrincipalOut):
     """The logged-in user, their permissions and whether two-factor authentication is on."""
 
     totp_enabled: bool
+    locale: str | None = Field(description="The staff pages' language; null: the browser's")
+    time_zone: str | None = Field(description="IANA time zone for dates; null: the browser's")
 
     @classmethod
     def of_user(cls, principal: Principal, user: User) -> Me:
-        return cls(**_principal_fields(principal), totp_enabled=user.totp_enabled_at is not None)
+        return cls(**_principal_fields(principal), totp_enabled=user.totp_enabled_at is not None,
+                   locale=user.locale, time_zone=user.time_zone)
+
+
+class Preferences(BaseModel):
+    """How the staff pages show themselves to you (null: as your browser says)."""
+
+    locale: Literal["en", "zh-CN"] | None = None
+    time_zone: str | None = Field(default=None, max_length=64,
+                                  description="An IANA time zone, e.g. `Asia/Shanghai`")
 
 
 class LoginResult(BaseModel):

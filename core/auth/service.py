@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -227,6 +228,21 @@ def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"user {user_id} does not exist", field="user_id")
+    return user
+
+
+def set_preferences(session: Session, user_id: int, *, locale: str | None,
+                    time_zone: str | None) -> User:
+    """The staff member's own language and time zone for the staff pages."""
+    if time_zone is not None:
+        try:
+            ZoneInfo(time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationFailed(f"unknown time zone '{time_zone}'",
+                                   field="time_zone") from exc
+    user = get_user(session, user_id)
+    user.locale, user.time_zone = locale, time_zone
+    session.flush()
     return user
 
 

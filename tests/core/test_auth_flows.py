@@ -190,3 +190,22 @@ def test_reset_requests_cannot_flood_an_inbox(client, sender):
         response = client.post("/api/v1/auth/password-reset", json={"email": "alex@example.test"})
         assert response.status_code == 202
     assert len(sender.sent) == auth.MAX_RESET_LINKS
+
+
+def test_a_staff_member_keeps_their_language_and_time_zone(client):
+    headers = _admin(client)
+    assert client.get("/api/v1/auth/me", headers=headers).json()["locale"] is None
+    saved = client.put("/api/v1/auth/me/preferences", headers=headers,
+                       json={"locale": "zh-CN", "time_zone": "Asia/Shanghai"})
+    assert saved.status_code == 200
+    me = client.get("/api/v1/auth/me", headers=headers).json()
+    assert (me["locale"], me["time_zone"]) == ("zh-CN", "Asia/Shanghai")
+    bad_zone = client.put("/api/v1/auth/me/preferences", headers=headers,
+                          json={"locale": "en", "time_zone": "Mars/Olympus"})
+    assert bad_zone.status_code == 422 and bad_zone.json()["field"] == "time_zone"
+    bad_locale = client.put("/api/v1/auth/me/preferences", headers=headers,
+                            json={"locale": "xx"})
+    assert bad_locale.status_code == 422 and "locale" in bad_locale.json()["field"]
+    # Nothing was lost by the refused changes.
+    me = client.get("/api/v1/auth/me", headers=headers).json()
+    assert (me["locale"], me["time_zone"]) == ("zh-CN", "Asia/Shanghai")

@@ -203,3 +203,18 @@ describe("the catalogues", () => {
     assert.equal(interpolate(widget["typing"], { name: "Alex Agent" }), "Alex Agent is typing…");
   });
 });
+
+describe("the account's saved preferences", () => {
+  it("applies the saved language once, and nothing without one", async () => {
+    const { adoptPreferences, locale } = await import("../../agent_console/static/i18n.js");
+    registerCatalogue("en", json(CONSOLE + "i18n/en.json"));
+    registerCatalogue("zh-CN", json(CONSOLE + "i18n/zh-CN.json"));
+    setLocale("en");
+    assert.equal(await adoptPreferences({ locale: null, time_zone: null }), false);
+    assert.equal(locale(), "en");
+    assert.equal(await adoptPreferences({ locale: "zh-CN", time_zone: "Asia/Shanghai" }), true);
+    assert.equal(locale(), "zh-CN");
+    assert.equal(await adoptPreferences({ locale: "zh-CN" }), false);
+    setLocale("en");
+  });
+});

@@ -1,4 +1,4 @@
-"""languages: articles' translation groups
+"""languages: articles' translation groups, staff members' language and time zone
 
 Revision ID: 0800
 Revises: 0500
@@ -21,9 +21,15 @@ def upgrade() -> None:
     with op.batch_alter_table("kb_articles") as batch:
         batch.add_column(sa.Column("translation_group", sa.String(length=120), nullable=True))
         batch.create_index("ix_kb_articles_translation_group", ["translation_group"])
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("locale", sa.String(length=10), nullable=True))
+        batch.add_column(sa.Column("time_zone", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("time_zone")
+        batch.drop_column("locale")
     with op.batch_alter_table("kb_articles") as batch:
         batch.drop_index("ix_kb_articles_translation_group")
         batch.drop_column("translation_group")
