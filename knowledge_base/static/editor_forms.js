@@ -10,6 +10,7 @@ export function splitList(value, separator) {
 export function articleBody(fields) {
   return {
     title: fields.get("title"), category: fields.get("category"), locale: fields.get("locale"), body: fields.get("body"),
+    translation_group: fields.get("translation_group") || null,
     tags: splitList(fields.get("tags"), ","), related_slugs: splitList(fields.get("related_slugs"), ","),
     alternative_questions: splitList(fields.get("alternative_questions"), "\n")
   };

@@ -35,7 +35,10 @@ describe("knowledge-base editor", () => {
     const body = articleBody(fields({ title: "T", category: "shipping", locale: "en", body: "B",
       tags: "x, y", related_slugs: "", alternative_questions: "How long?\n\n where is it \n" }));
     assert.deepEqual(body, { title: "T", category: "shipping", locale: "en", body: "B", tags: ["x", "y"],
-      related_slugs: [], alternative_questions: ["How long?", "where is it"] });
+      related_slugs: [], alternative_questions: ["How long?", "where is it"], translation_group: null });
+    const translation = articleBody(fields({ title: "退货政策", category: "returns", locale: "zh-CN", body: "B",
+      translation_group: "return-policy" }));
+    assert.equal(translation.translation_group, "return-policy");
   });
 
   it("writes a diff as one section per field", () => {

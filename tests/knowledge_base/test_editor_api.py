@@ -155,3 +155,22 @@ def test_help_centre_shows_published_related_articles_only(client):
     assert page.status_code == 200
     assert "Related articles" in page.text and "Gift cards" in page.text
     assert "Secret draft" not in page.text
+
+
+def test_a_translation_joins_its_originals_group(client):
+    kim = login(client, "kim@example.test", PASSWORD)
+    original = client.post("/api/v1/kb/editor/articles", headers=kim, json=ARTICLE).json()
+    assert original["translation_group"] is None and original["locale"] == "en"
+    page = client.get(f"/kb/editor/articles/{original['id']}", headers=kim).text
+    assert f"/kb/editor/new?translation_of={original['slug']}&amp;locale=zh-CN" in page
+    bad = client.post("/api/v1/kb/editor/articles", headers=kim,
+                      json={**ARTICLE, "slug": "gift-wrapping-zh",
+                            "translation_group": "Not A Slug"})
+    assert bad.status_code == 422 and bad.json()["field"] == "translation_group"
+    chinese = client.post("/api/v1/kb/editor/articles", headers=kim, json={
+        "title": "可以包装礼物吗？", "body": "礼品包装 3 欧元。", "category": "orders",
+        "slug": "gift-wrapping-zh", "locale": "zh-CN", "translation_group": original["slug"]})
+    assert chinese.status_code == 201, chinese.text
+    assert chinese.json()["translation_group"] == original["slug"]
+    form = client.get("/kb/editor/new?translation_of=gift-wrapping&locale=zh-CN", headers=kim).text
+    assert 'name="translation_group" size="40" value="gift-wrapping"' in form
