@@ -209,8 +209,12 @@ def nlu_calibrate(data_path: str | None, max_wrong_answer_rate: float, oos_share
 @click.option("--json", "json_path", required=True, type=click.Path(dir_okay=False))
 @click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False))
 @click.option("--max-wrong-answer-rate", default=0.10, show_default=True, type=float)
+@click.option("--encoder", type=click.Choice(["all-MiniLM-L6-v2", "multilingual-e5-small"]),
+              default=None, help="Sentence encoder; default: the English one (use "
+              "multilingual-e5-small for Chinese or other non-English data)")
 def nlu_evaluate(train_path: str, test_path: str, oos_label: str | None, json_path: str,
-                 plot_path: str | None, max_wrong_answer_rate: float) -> None:
+                 plot_path: str | None, max_wrong_answer_rate: float,
+                 encoder: str | None) -> None:
     """Train and calibrate the bot's pipeline on TRAIN only; report on TEST."""
     from pathlib import Path
 
@@ -218,7 +222,8 @@ def nlu_evaluate(train_path: str, test_path: str, oos_label: str | None, json_pa
 
     try:
         result = evaluate(load_dataset(Path(train_path)), load_dataset(Path(test_path)),
-                          oos_label=oos_label, max_wrong_answer_rate=max_wrong_answer_rate)
+                          oos_label=oos_label, max_wrong_answer_rate=max_wrong_answer_rate,
+                          encoder=encoder)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     Path(json_path).parent.mkdir(parents=True, exist_ok=True)

@@ -147,15 +147,18 @@ def _ratio(numerator: Any, denominator: Any) -> float:
 def evaluate(train: Dataset, test: Dataset, oos_label: str | None = None,
              max_wrong_answer_rate: float = DEFAULT_MAX_WRONG_ANSWER_RATE,
              oos_share: float = DEFAULT_OOS_SHARE,
-             base: Thresholds | None = None) -> dict[str, Any]:
-    """Train and calibrate on `train` only (rows labelled `oos_label` there are dropped)."""
+             base: Thresholds | None = None, encoder: str | None = None) -> dict[str, Any]:
+    """Train and calibrate on `train` only (rows labelled `oos_label` there are dropped).
+    `encoder`: the sentence encoder (default: the English one; multilingual-e5-small for
+    data in another language)."""
     keep = [i for i, label in enumerate(train.labels) if label != oos_label]
     texts = [train.texts[i] for i in keep]
     labels = [train.labels[i] for i in keep]
-    vectors = get_encoder().encode(clean_texts(texts))
+    model = get_encoder(encoder)
+    vectors = model.encode(clean_texts(texts))
     calibration: Calibration = calibrate(texts, labels, max_wrong_answer_rate, oos_share,
                                          embeddings=vectors)
-    classifier = IntentClassifier().fit(texts, labels, embeddings=vectors)
+    classifier = IntentClassifier(encoder=model).fit(texts, labels, embeddings=vectors)
     thresholds = Thresholds(
         nlu_confidence=calibration.nlu_confidence, intent_margin=calibration.intent_margin,
         kb_answer=0.0, kb_clarify=0.0,

@@ -28,7 +28,8 @@ TEST_ROWS = [
     ("I need to reset my password", "reset_password"),
     ("what time do you open tomorrow", "opening_hours"), ("please refund my order", "refund"),
     ("what is the capital of France", "oos"), ("play some jazz music", "oos"),
-    ("", "oos"), ("🙂🙂🙂", "oos"), ("我的订单在哪里", "oos"), ("x" * 4000, "oos"),
+    ("", "oos"), ("🙂🙂🙂", "oos"), ("Где мой заказ? Я жду уже неделю", "oos"),
+    ("x" * 4000, "oos"),
 ]
 KEYS = ["in_scope_accuracy", "oos_recall", "oos_precision", "macro_f1", "answered_share",
         "wrong_answer_rate", "correct_automation", "thresholds", "risk_coverage", "predictions"]
@@ -66,7 +67,7 @@ def test_evaluate_writes_the_report_and_plot(files):
     # Robustness: empty and non-English rows are handed off, with the reason why.
     by_text = {p["text"]: p for p in report["predictions"]}
     assert by_text[""]["decision"] == "handoff"
-    assert by_text["我的订单在哪里"]["reason"] == "language"
+    assert by_text["Где мой заказ? Я жду уже неделю"]["reason"] == "language"
     assert 0 <= report["in_scope_accuracy"] <= 1 and report["oos_recall"] >= 0.5
     assert report["thresholds"]["max_wrong_answer_rate"] == 0.1
     curve = report["risk_coverage"]
@@ -112,3 +113,33 @@ def test_calibrate_writes_thresholds_and_keeps_hand_set_entries(files, tmp_path)
     from nlu.handoff_policy import Thresholds
 
     assert Thresholds.load(out).nlu_confidence == written["nlu_confidence"]
+
+
+ZH_INTENTS = {
+    "track_order": ["我的订单到哪了", "帮我查一下快递", "包裹发货了吗", "订单什么时候到",
+                    "查订单状态", "快递怎么还没到", "我的包裹在哪里", "物流信息在哪看"],
+    "refund": ["我想退款", "退款多久到账", "怎么申请退款", "钱什么时候退给我",
+               "退款进度怎么查", "可以退钱吗", "退货以后怎么退款", "退款到哪个账户"],
+    "reset_password": ["忘记密码了", "怎么重置密码", "登录不了", "密码不对",
+                       "改密码", "账号被锁了", "收不到重置密码的邮件", "找回密码"],
+    "opening_hours": ["你们几点开门", "营业时间是什么", "周末营业吗", "几点关门",
+                      "今天开门吗", "客服几点上班", "节假日营业吗", "晚上几点下班"],
+}
+
+
+def test_chinese_data_is_evaluated_with_the_multilingual_encoder(tmp_path):
+    train = _write_csv(tmp_path / "zh_train.csv",
+                       [(t, label) for label, texts in ZH_INTENTS.items() for t in texts])
+    test = _write_csv(tmp_path / "zh_test.csv", [
+        ("我的快递到哪里了？", "track_order"), ("退款什么时候能到", "refund"),
+        ("我忘了登录密码", "reset_password"), ("今天天气怎么样", "oos")])
+    out = tmp_path / "zh.json"
+    result = CliRunner().invoke(main, ["nlu", "evaluate", "--train", str(train), "--test",
+                                       str(test), "--oos-label", "oos", "--json", str(out),
+                                       "--encoder", "multilingual-e5-small"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert not any(p["reason"] == "language" for p in report["predictions"])
+    predicted = {p["text"]: p["predicted"] for p in report["predictions"]}
+    assert predicted["我的快递到哪里了？"] == "track_order"
+    assert predicted["退款什么时候能到"] == "refund"
