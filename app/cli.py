@@ -180,7 +180,7 @@ def nlu_calibrate(data_path: str | None, max_wrong_answer_rate: float, oos_share
     """Calibrate thresholds by cross-validation on training data; write the bot's config."""
     from pathlib import Path
 
-    from bot.actions.intents import NLU_DATA, thresholds_file_for
+    from bot.actions.intents import NLU_DATA, thresholds_file_for, training_rows
     from nlu.calibration import calibrate, write_thresholds
     from nlu.classifier import clean_texts
     from nlu.encoders import get_encoder
@@ -189,9 +189,9 @@ def nlu_calibrate(data_path: str | None, max_wrong_answer_rate: float, oos_share
     path = Path(data_path) if data_path else NLU_DATA
     name = encoder or get_settings().embedding_model
     try:
-        data = load_dataset(path)
-        embeddings = get_encoder(name).encode(clean_texts(data.texts))
-        result = calibrate(data.texts, data.labels, max_wrong_answer_rate, oos_share, folds,
+        texts, labels = training_rows(load_dataset(path), get_encoder(name).name)
+        embeddings = get_encoder(name).encode(clean_texts(texts))
+        result = calibrate(texts, labels, max_wrong_answer_rate, oos_share, folds,
                            embeddings=embeddings)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc

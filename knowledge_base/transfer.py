@@ -221,7 +221,7 @@ def import_records(session: Session, records: list[Record], actor_id: int | None
 def _export_dict(article: Article) -> dict[str, Any]:
     return {
         "slug": article.slug, "title": article.title, "category": article.category,
-        "locale": article.locale, "translation_group": article.translation_group or "",
+        "locale": article.locale, "translation_group": article.translation_group,
         "tags": list(article.tags),
         "alternative_questions": list(article.alternative_questions),
         "related_slugs": list(article.related_slugs or []), "status": article.status,

@@ -33,6 +33,7 @@ Role = Literal["query", "passage"]
 SINGLE_THREAD_MAX_TEXTS = 4
 MINILM = "all-MiniLM-L6-v2"
 E5_SMALL = "multilingual-e5-small"
+ENGLISH_ONLY = frozenset({MINILM})  # their classifiers learn from English examples only
 
 
 class Encoder(Protocol):

@@ -92,6 +92,11 @@ def detect(text: str) -> str | None:
     return None
 
 
+def latin_only(text: str) -> bool:
+    """No letter of another script (Han, Cyrillic...) anywhere in the text."""
+    return all(_script(ch) == "LATIN" for ch in text if ch.isalpha())
+
+
 def base(tag: str) -> str:
     return tag.split("-")[0].lower()
 

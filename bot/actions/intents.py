@@ -25,9 +25,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from core.settings import get_settings
+from nlu import language
 from nlu.classifier import IntentClassifier
-from nlu.encoders import MINILM, get_encoder
-from nlu.evaluation import load_dataset
+from nlu.encoders import ENGLISH_ONLY, MINILM, get_encoder
+from nlu.evaluation import Dataset, load_dataset
 from nlu.handoff_policy import Thresholds, ThresholdsCache
 from training import live_pointer
 
@@ -46,8 +47,21 @@ def model_file(data: Path = NLU_DATA, encoder: str | None = None) -> Path:
 
 
 def train(data: Path = NLU_DATA, encoder: str | None = None) -> IntentClassifier:
-    dataset = load_dataset(data)
-    return IntentClassifier(encoder=get_encoder(encoder)).fit(dataset.texts, dataset.labels)
+    """An English-only encoder's classifier learns from the English examples only: it never
+    sees a message in another language (those go to the multilingual encoder's), and
+    Chinese rows would only blur its English decisions."""
+    model = get_encoder(encoder)
+    texts, labels = training_rows(load_dataset(data), model.name)
+    return IntentClassifier(encoder=model).fit(texts, labels)
+
+
+def training_rows(dataset: Dataset, encoder: str) -> tuple[list[str], list[str]]:
+    """The rows an encoder's classifier is trained (and calibrated) on."""
+    rows = list(zip(dataset.texts, dataset.labels, strict=True))
+    if encoder in ENGLISH_ONLY:
+        rows = [(t, label) for t, label in rows
+                if language.latin_only(t) and language.detect(t) in (None, "en")]
+    return [t for t, _ in rows], [label for _, label in rows]
 
 
 def live_classifier_file() -> str | None:
