@@ -38,10 +38,16 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 
 
+# Bumped whenever what a classifier is trained on changes (rows, features): a cached file
+# from an older recipe is then retrained rather than reused.
+RECIPE = "2: English-only rows for English-only encoders; jieba word n-grams"
+
+
 def model_file(data: Path = NLU_DATA, encoder: str | None = None) -> Path:
     settings = get_settings()
     name = encoder or settings.embedding_model
-    digest = hashlib.sha256(data.read_bytes())
+    digest = hashlib.sha256(RECIPE.encode())
+    digest.update(data.read_bytes())
     digest.update(settings.embedding_model_dir.encode() if name == MINILM else name.encode())
     return settings.models_dir / f"intents-{digest.hexdigest()[:16]}.pkl"
 
