@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint lint-js typecheck test-js pytest bench-bot bench-burst bench-nlu bench-kb bench-console bench-reports bench-learning bench-promotion bench-training-data bench-faults clean
+.PHONY: install run test lint lint-js typecheck test-js pytest bench-bot bench-burst bench-nlu bench-kb bench-console bench-reports bench-learning bench-promotion bench-training-data bench-faults bench-multilingual clean
 
 install: $(VENV)/.installed $(RASA_VENV)/.installed /usr/bin/chromium node_modules/.installed
 
@@ -115,6 +115,12 @@ bench-reports: install
 # down for 30 s, PostgreSQL restarted; writes bench/results/faults.json (docs/benchmarks.md).
 bench-faults: install
 	nice -n 5 $(BIN)/python -m bench.faults
+
+# English and Simplified Chinese with each encoder: the bilingual demo knowledge base, MASSIVE
+# zh-CN (intent + out-of-scope, FAQ), BANKING77 and CLINC150, encode latency;
+# writes bench/results/multilingual.json.
+bench-multilingual: install
+	nice -n 10 $(BIN)/python -m bench.multilingual
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
