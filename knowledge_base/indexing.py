@@ -30,7 +30,8 @@ from knowledge_base.index import (
     write_lock,
 )
 from knowledge_base.models import Article, ArticleStatus
-from nlu.encoders import Encoder, get_encoder
+from nlu import language
+from nlu.encoders import ENGLISH_ONLY, Encoder, get_encoder
 
 REBUILD_ABOVE_DRIFT = 50
 
@@ -48,6 +49,15 @@ def _article_digest(a: Article) -> str:
         [a.id, a.slug, a.title, a.body, a.category, a.locale, a.alternative_questions,
          a.group],
         sort_keys=True)
+
+
+def for_index(articles: list[Article], encoder: str) -> list[Article]:
+    """The articles an encoder's index holds: an English-only encoder's only the English ones
+    (it cannot read the others, and their questions would skew the question classifier);
+    a multilingual encoder's all, so a question can find an article in another language."""
+    if encoder not in ENGLISH_ONLY:
+        return articles
+    return [a for a in articles if language.base(a.locale) == "en"]
 
 
 def fingerprint(articles: list[Article], model: str) -> str:
@@ -109,7 +119,8 @@ def rebuild_index(session: Session) -> Manifest:
     for name in settings.encoders:
         directory = settings.index_dir_for(name)
         with write_lock(directory):
-            index = build_index(articles, get_encoder(name), settings.kb_chunk_max_chars)
+            index = build_index(for_index(articles, name), get_encoder(name),
+                                settings.kb_chunk_max_chars)
             index.save(directory)
         manifests.append(index.manifest)
     return manifests[0]
@@ -142,19 +153,21 @@ def _sync_one(session: Session, article_id: int, name: str) -> str:
     with write_lock(directory):
         index = _load_current(name)
         if index is None:
-            index = build_index(published_articles(session), encoder,
+            index = build_index(for_index(published_articles(session), name), encoder,
                                 settings.kb_chunk_max_chars)
             index.save(directory)
             return "rebuilt"
         article = session.get(Article, article_id)
         removed = index.remove_article(article_id)
         added = 0
-        if article is not None and article.status == ArticleStatus.PUBLISHED:
+        if article is not None and article.status == ArticleStatus.PUBLISHED \
+                and for_index([article], name):
             entries = article_entries(article, settings.kb_chunk_max_chars)
             index.add(encode_entries(encoder, entries), entries)
             added = len(entries)
-        index.set_fingerprint(fingerprint(published_articles(session), encoder.name),
-                              datetime.now(UTC).isoformat())
+        index.set_fingerprint(
+            fingerprint(for_index(published_articles(session), name), encoder.name),
+            datetime.now(UTC).isoformat())
         index.save(directory)
     return f"removed {removed}, added {added}"
 
@@ -180,7 +193,8 @@ def check(session: Session) -> Drift:
     or built by another encoder (then it needs a rebuild too)."""
     settings = get_settings()
     index = _load_current()
-    published = {a.id: a for a in published_articles(session)}
+    published = {a.id: a for a in for_index(published_articles(session),
+                                              settings.embedding_model)}
     if index is None or any(_load_current(name) is None for name in settings.encoders[1:]):
         return Drift(sorted(published), [], [], index_present=False)
     indexed: dict[int, list[IndexEntry]] = {}
@@ -226,7 +240,8 @@ def _rewrite_manifest(session: Session) -> None:
             if index is None:
                 continue
             index.set_fingerprint(
-                fingerprint(published_articles(session), index.manifest.model),
+                fingerprint(for_index(published_articles(session), name),
+                            index.manifest.model),
                 datetime.now(UTC).isoformat())
             index.save(directory)
 
@@ -237,6 +252,6 @@ def index_is_current(session: Session) -> bool:
     for name in get_settings().encoders:
         index = _load_current(name)
         if index is None or index.manifest.fingerprint != fingerprint(
-                published, index.manifest.model):
+                for_index(published, name), index.manifest.model):
             return False
     return True

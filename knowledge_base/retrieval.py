@@ -18,7 +18,7 @@ from knowledge_base import ranking
 from knowledge_base.index import IndexEntry, IndexHolder, VectorIndex
 from knowledge_base.lexical import LexicalIndex
 from knowledge_base.question_classifier import ClassifierHolder, QuestionClassifier
-from nlu.encoders import Encoder, Vectors, get_encoder
+from nlu.encoders import ENGLISH_ONLY, Encoder, Vectors, get_encoder
 from nlu.language import segment
 
 log = logging.getLogger(__name__)
@@ -193,6 +193,10 @@ def search(query: str, *, k: int = 3, locale: str | None = None,
 
     if locale or not language:
         return run(locale)
+    if name in ENGLISH_ONLY:
+        # Its scores for another language's text mean nothing (and an English speaker is
+        # not helped by a Chinese article): the customer's own articles only.
+        return run(language)
     return in_language(run, language, fallback_below)
 
 
