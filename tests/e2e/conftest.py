@@ -62,3 +62,28 @@ def say(http: httpx.Client, conversation_id: str, headers: dict[str, str], text:
     chat = Chat(conversation_id, headers["X-Conversation-Token"])
     turn = CustomerClient(http=http).say(chat, text)
     return turn.model_dump(mode="json", exclude_unset=True)
+
+
+def stack_rows(stack: LiveStack, sql: str, **params) -> list[dict]:
+    """Rows read straight from a live stack's database (what the API does not show)."""
+    url = stack.database_url or f"sqlite:///{stack.data_dir / 'tandem.db'}"
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [dict(r) for r in connection.execute(text(sql), params).mappings()]
+    finally:
+        engine.dispose()
+
+
+def online_agent(http: httpx.Client) -> dict[str, str]:
+    """The demo agent logged in and online (so a hand-off is queued for them); their auth
+    headers."""
+    from app.demo import DEMO_PASSWORD
+
+    agent = http.post("/api/v1/auth/login",
+                      json={"email": "agent@tandem.demo", "password": DEMO_PASSWORD}).json()
+    auth = {"Authorization": f"Bearer {agent['token']}"}
+    http.cookies.clear()
+    assert http.put("/api/v1/agent/presence/me", headers=auth,
+                    json={"status": "online"}).status_code == 200
+    return auth

@@ -9,8 +9,7 @@ import sqlite3
 import pytest
 from websockets.sync.client import connect
 
-from app.demo import DEMO_PASSWORD
-from tests.e2e.conftest import say
+from tests.e2e.conftest import online_agent, say
 
 pytestmark = pytest.mark.rasa
 
@@ -38,12 +37,7 @@ def test_customer_gets_kb_answer_then_a_human_takes_over(stack, http):
 
     # 3. Asking for a person hands off: ticket with transcript, intent, reason, priority,
     # routed to the demo's General support team, where an agent is online.
-    agent = http.post("/api/v1/auth/login",
-                      json={"email": "agent@tandem.demo", "password": DEMO_PASSWORD}).json()
-    auth = {"Authorization": f"Bearer {agent['token']}"}
-    http.cookies.clear()
-    assert http.put("/api/v1/agent/presence/me", headers=auth,
-                    json={"status": "online"}).status_code == 200
+    auth = online_agent(http)
     turn = say(http, cid, headers, "I want to talk to a person")
     assert turn["conversation_status"] == "human"
     assert turn["replies"][0]["meta"]["kind"] == "handoff"

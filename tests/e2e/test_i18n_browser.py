@@ -10,25 +10,14 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import create_engine, text
-
 from app.demo import DEMO_PASSWORD
 from tests.e2e import test_browser as helpers
+from tests.e2e.conftest import stack_rows as _rows
 
 browser = helpers.browser  # the module's Chromium, shared with test_browser's pattern
 pytestmark = helpers.pytestmark
 LIVE = helpers.LIVE
 ARTIFACTS = helpers.ARTIFACTS
-
-
-def _rows(stack, sql: str, **params) -> list[dict]:
-    url = stack.database_url or f"sqlite:///{stack.data_dir / 'tandem.db'}"
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            return [dict(r) for r in connection.execute(text(sql), params).mappings()]
-    finally:
-        engine.dispose()
 
 
 def chinese_staff_page(browser, stack, path: str, email: str):

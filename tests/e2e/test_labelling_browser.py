@@ -7,24 +7,13 @@ Screenshots go to tests/artifacts/."""
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, text
-
 from tests.e2e import test_browser as helpers
+from tests.e2e.conftest import stack_rows as _rows
 
 browser = helpers.browser  # the module's Chromium, shared with test_browser's pattern
 pytestmark = helpers.pytestmark
 LIVE = helpers.LIVE
 ARTIFACTS = helpers.ARTIFACTS
-
-
-def _rows(stack, sql: str, **params) -> list[dict]:
-    url = stack.database_url or f"sqlite:///{stack.data_dir / 'tandem.db'}"
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            return [dict(r) for r in connection.execute(text(sql), params).mappings()]
-    finally:
-        engine.dispose()
 
 
 def test_not_helpful_rating_and_keyboard_label_after_solve(stack, browser):

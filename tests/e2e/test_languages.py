@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.demo import DEMO_PASSWORD
-from tests.e2e.conftest import say
+from tests.e2e.conftest import online_agent, say
 
 pytestmark = pytest.mark.rasa
 
@@ -24,12 +23,7 @@ CONVERSATIONS = {
 @pytest.mark.parametrize("locale", list(CONVERSATIONS))
 def test_a_conversation_in_the_customers_language(stack, http, locale):
     case = CONVERSATIONS[locale]
-    agent = http.post("/api/v1/auth/login",
-                      json={"email": "agent@tandem.demo", "password": DEMO_PASSWORD}).json()
-    auth = {"Authorization": f"Bearer {agent['token']}"}
-    http.cookies.clear()
-    assert http.put("/api/v1/agent/presence/me", headers=auth,
-                    json={"status": "online"}).status_code == 200
+    auth = online_agent(http)
     # The widget sends the page's language; the REST client here leaves it out for English,
     # so the message's own language decides.
     body = {"channel": "widget", **({"locale": locale} if locale != "en" else {})}
